@@ -1,0 +1,24 @@
+"""Train a teacher with supervision (CIFAR through torchvision, any ImageFolder, or the generated shapes).
+
+The result is a teacher file recording architecture, classes, input size, normalisation, accuracy and a
+sha256 of the weights. Without a recipe, trains the quick-start teacher.
+"""
+from __future__ import annotations
+
+import argparse
+
+from dfkd.cli._recipe_args import add_recipe_arguments, split_recipe_and_overrides
+
+HELP = "supervised training of a teacher (default: the quick-start teacher)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_recipe_arguments(parser, "default: the quick-start teacher on generated shapes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dfkd.teachers.train import train_teacher
+
+    recipe, overrides = split_recipe_and_overrides(args.items)
+    train_teacher(recipe, overrides, resume=args.resume)
+    return 0

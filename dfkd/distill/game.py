@@ -1,0 +1,231 @@
+"""Data-free distillation as a session "game": generator + (teacher, student) critic on the shared engine."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import replace
+
+import torch
+from torch import Tensor, nn
+
+from dfkd.distill.attention import attention_transfer_loss
+from dfkd.distill.config import DistillRecipe
+from dfkd.distill.critic import DiscrepancyCritic, KDAux
+from dfkd.distill.memory import ReplayMemory
+from dfkd.distill.methods import METHODS, RoundContext
+from dfkd.distill.priors import image_prior, teacher_prior
+from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, Objective, StepStats, summarize
+from dfkd.losses import DISCREPANCIES, KD_OBJECTIVES
+from dfkd.models import create_model
+from dfkd.runtime import AUTOCAST_DTYPES, build_optimizer, build_scheduler
+from dfkd.teachers.record import TeacherInfo
+
+GRID_SIZE = 64
+# The keyword under which a generator takes its output size (the teacher's input size is passed on).
+GENERATOR_SIZE_KWARG = {"dfad_generator": "img_size", "zskt_generator": "img_size", "dcgan_generator": "resolution"}
+
+
+class Normalizer(nn.Module):
+    """x in [0, 1] -> (x - mean) / std, the teacher's input normalisation."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+    def inverse(self, x: Tensor) -> Tensor:
+        return x * self.std + self.mean
+
+
+def _discrepancy(recipe: DistillRecipe):  # type: ignore[no-untyped-def]
+    fn = DISCREPANCIES.get(recipe.loss.discrepancy)
+    return functools.partial(fn, temperature=recipe.loss.temperature) if recipe.loss.discrepancy == "kl" else fn
+
+
+def _objective(recipe: DistillRecipe) -> Objective:
+    objective = KD_OBJECTIVES.get(recipe.loss.objective).objective()
+    beta = recipe.loss.attention_beta
+    critic_aux = None
+    if beta > 0:
+
+        def critic_aux(aux_fake: object, aux_real: object) -> Tensor:
+            assert isinstance(aux_fake, KDAux) and aux_fake.teacher_features and aux_fake.student_features
+            return attention_transfer_loss(aux_fake.teacher_features, aux_fake.student_features, beta)
+
+    priors = recipe.loss.priors
+    return replace(
+        objective,
+        critic_aux_loss=critic_aux,
+        generator_aux_loss=teacher_prior(priors),
+        generator_output_loss=image_prior(priors),
+    )
+
+
+class DistillGame:
+    """One round = one call of the recipe's method (see :mod:`dfkd.distill.methods`).
+
+    Logged per round: the engine's losses, gamma statistics and guarded-sample counts, learning rates.
+    Evaluated: the student's top-1 accuracy on the teacher's test data, and its agreement with the teacher.
+    ``images_per_step`` counts the generated images the student trains on per round.
+    """
+
+    image_range = (0.0, 1.0)
+
+    def __init__(
+        self,
+        recipe: DistillRecipe,
+        device: torch.device,
+        teacher: nn.Module,
+        teacher_info: TeacherInfo,
+        eval_images: Tensor,
+        eval_labels: Tensor,
+    ) -> None:
+        if teacher_info.mean is None or teacher_info.std is None:
+            raise ValueError("the teacher's input normalisation (mean/std) must be known before distillation")
+        self.recipe = recipe
+        self.device = device
+        self.input_size = tuple(teacher_info.input_size)
+        self.normalizer = Normalizer(teacher_info.mean, teacher_info.std).to(device)
+        self.student = create_model(
+            recipe.student.arch, num_classes=teacher_info.num_classes, **recipe.student.kwargs
+        ).to(device)
+        channels, size = self.input_size[0], self.input_size[1]
+        size_key = GENERATOR_SIZE_KWARG.get(recipe.generator.arch, "img_size")
+        generator_kwargs = {size_key: size, "channels": channels, **recipe.generator.kwargs}
+        self.generator = create_model(recipe.generator.arch, **generator_kwargs).to(device)
+        self.critic = DiscrepancyCritic(
+            teacher.to(device),
+            self.student,
+            _discrepancy(recipe),
+            features=recipe.loss.attention_beta > 0,
+            bn_statistics=bool(recipe.loss.priors.get("bn")),
+            aux=teacher_prior(recipe.loss.priors) is not None,
+        )
+        self.student_optimizer = build_optimizer(self.student.parameters(), recipe.student.optimizer)
+        self.generator_optimizer = build_optimizer(self.generator.parameters(), recipe.generator.optimizer)
+        trained = [self.student_optimizer] + ([] if recipe.method == "noise" else [self.generator_optimizer])
+        self.schedulers = [build_scheduler(opt, recipe.optim.lr_schedule, recipe.steps) for opt in trained]
+        self.engine = AdversarialEngine(
+            self.generator,
+            self.critic,
+            _objective(recipe),
+            self.generator_optimizer,
+            self.student_optimizer,
+            EngineConfig(
+                autocast_dtype=AUTOCAST_DTYPES[recipe.run.precision],
+                coupling=recipe.engine.coupling,
+                max_consecutive_skips=recipe.engine.max_consecutive_skips,
+                critic_clip_norm=recipe.optim.student_clip_norm,
+                generator_clip_norm=recipe.optim.generator_clip_norm,
+            ),
+        )
+        self.method = METHODS.get(recipe.method)
+        self.images_per_step = recipe.batch_size * recipe.student_steps
+        self.rng = torch.Generator(device=device)
+        self.rng.manual_seed(recipe.run.seed)
+        self.nz = int(self.generator.nz)  # type: ignore[arg-type]
+        self.fixed_z = torch.randn(GRID_SIZE, self.nz, generator=self.rng, device=device)
+        self.eval_images, self.eval_labels = eval_images, eval_labels
+        replay = recipe.replay
+        self.memory = ReplayMemory(replay.capacity, device) if replay.capacity and replay.steps else None
+        self.images_per_step += recipe.batch_size * (replay.steps if self.memory is not None else 0)
+        self._noise_pool: Tensor | None = None
+        self.teacher_eval_predictions = self._predictions(self.critic.teacher)
+
+    # ------------------------------------------------------------------ batches
+    def _draw(self) -> AdversarialBatch:
+        z = torch.randn(self.recipe.batch_size, self.nz, generator=self.rng, device=self.device)
+        return AdversarialBatch(z=z)
+
+    def _noise(self) -> Tensor:
+        if self._noise_pool is None:  # fixed for the run: derived from the seed, not from the RNG stream
+            pool_rng = torch.Generator(device=self.device)
+            pool_rng.manual_seed(self.recipe.run.seed + 1)
+            shape = (self.recipe.noise_pool, *self.input_size)
+            self._noise_pool = torch.randn(shape, generator=pool_rng, device=self.device)
+        index = torch.randint(self._noise_pool.shape[0], (self.recipe.batch_size,), generator=self.rng, device=self.device)
+        return self._noise_pool[index]
+
+    # ------------------------------------------------------------------ Game protocol
+    def _replay(self) -> list[StepStats]:
+        """Store fresh samples with the teacher's logits, then extra student steps on remembered ones."""
+        assert self.memory is not None
+        for _ in range(self.recipe.replay.per_round):
+            fake = self.engine.generate(self._draw())
+            with torch.no_grad():
+                self.memory.add(fake, self.critic.teacher(fake))
+        stats = []
+        for _ in range(self.recipe.replay.steps):
+            images, logits = self.memory.sample(self.recipe.batch_size, self.rng)
+            with self.critic.reuse_teacher(images, logits):
+                stats.append(self.engine.critic_step(self._draw(), fake=images))
+        return stats
+
+    def train_step(self, step: int) -> Mapping[str, float]:
+        stats = self.method(RoundContext(self.engine, self.critic, self._draw, self.recipe.student_steps, self._noise))
+        if self.memory is not None:
+            stats += self._replay()
+        for scheduler in self.schedulers:
+            scheduler.step()
+        scalars = summarize(stats)
+        scalars["lr_student"] = self.student_optimizer.param_groups[0]["lr"]
+        scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
+        return scalars
+
+    def _predictions(self, model: nn.Module) -> Tensor:
+        outputs = []
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            for start in range(0, self.eval_images.shape[0], self.recipe.data.batch_size):
+                batch = self.eval_images[start : start + self.recipe.data.batch_size].to(self.device)
+                batch = batch.float().div(255) if batch.dtype == torch.uint8 else batch.float()
+                outputs.append(model(self.normalizer(batch)).argmax(dim=1).cpu())
+        model.train(was_training)
+        return torch.cat(outputs)
+
+    def teacher_accuracy(self) -> float:
+        return float((self.teacher_eval_predictions == self.eval_labels.cpu()).float().mean())
+
+    def evaluate(self) -> Mapping[str, float]:
+        predictions = self._predictions(self.student)
+        return {
+            "student_acc": float((predictions == self.eval_labels.cpu()).float().mean()),
+            "teacher_agreement": float((predictions == self.teacher_eval_predictions).float().mean()),
+        }
+
+    def sample_images(self) -> Tensor | None:
+        if self.recipe.method == "noise":
+            return None
+        self.generator.eval()
+        with torch.no_grad():
+            images = self.normalizer.inverse(self.generator(self.fixed_z).float())
+        self.generator.train()
+        return images.clamp(0, 1)
+
+    def state_dict(self) -> dict[str, object]:
+        return {
+            "student": self.student.state_dict(),
+            "generator": self.generator.state_dict(),
+            "student_optimizer": self.student_optimizer.state_dict(),
+            "generator_optimizer": self.generator_optimizer.state_dict(),
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "engine": self.engine.state_dict(),
+            "rng": self.rng.get_state(),
+            "memory": None if self.memory is None else self.memory.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.student.load_state_dict(state["student"])  # type: ignore[arg-type]
+        self.generator.load_state_dict(state["generator"])  # type: ignore[arg-type]
+        self.student_optimizer.load_state_dict(state["student_optimizer"])  # type: ignore[arg-type]
+        self.generator_optimizer.load_state_dict(state["generator_optimizer"])  # type: ignore[arg-type]
+        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):  # type: ignore[call-overload]
+            scheduler.load_state_dict(saved)
+        self.engine.load_state_dict(state["engine"])  # type: ignore[arg-type]
+        self.rng.set_state(state["rng"])  # type: ignore[arg-type]
+        if self.memory is not None:
+            self.memory.load_state_dict(state["memory"])  # type: ignore[arg-type]

@@ -1,0 +1,175 @@
+"""``dfkd distill``: open the run, get the teacher (training it on first use), play the game, export the student.
+
+Every run writes ``runs/<name>/``: ``recipe.yaml`` (resolved), ``metrics.jsonl``, ``tb/`` (TensorBoard),
+``images/`` (generated samples), ``checkpoints/last.pt`` and ``best.pt`` (full state, resumable),
+``student_last.pt`` and ``student_best.pt`` (teacher-format files usable by ``dfkd eval`` or as a teacher),
+and ``summary.json``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dfkd.config.load import load_recipe
+from dfkd.data.loading import load_split
+from dfkd.data.spec import DatasetSpec
+from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe, TeacherSection
+from dfkd.distill.game import DistillGame
+from dfkd.recipes import packaged_recipe
+from dfkd.runs.checkpoint import load_checkpoint
+from dfkd.runs.launch import holds_run, plan_run
+from dfkd.runs.run_dir import RunDir
+from dfkd.runs.session import SessionConfig, run_session
+from dfkd.runtime import apply_run_settings
+from dfkd.teachers.config import TeacherRecipe
+from dfkd.teachers.load import TeacherLoadError, TeacherRequest, load_teacher
+from dfkd.teachers.record import TeacherInfo, save_teacher
+from dfkd.teachers.train import train_teacher
+
+
+def ensure_teacher(cfg: TeacherSection) -> tuple[nn.Module, TeacherInfo]:
+    """Load the teacher; if its file is missing and ``train_if_missing``, train it first (resuming an
+    interrupted teacher run)."""
+    path = Path(cfg.checkpoint)
+    if not path.is_file():
+        if not cfg.train_if_missing:
+            raise TeacherLoadError(
+                f"{path}: teacher checkpoint not found. Train one with `dfkd train-teacher RECIPE` (e.g. "
+                "recipes/teacher/cifar10-resnet34.yaml), point teacher.checkpoint at your own weights, or set "
+                "teacher.train_if_missing=true"
+            )
+        teacher_recipe = cfg.teacher_recipe or packaged_recipe("quickstart-teacher")
+        overrides = [f"output={path}"]
+        recipe = load_recipe(TeacherRecipe, teacher_recipe, overrides)
+        previous = Path(recipe.run.root) / recipe.run.name
+        resume = str(previous) if (previous / "checkpoints" / "last.pt").is_file() else None
+        print(f"{path} not found: training the teacher first ({teacher_recipe})")
+        train_teacher(None if resume else teacher_recipe, [] if resume else overrides, resume=resume)
+    request = TeacherRequest(
+        checkpoint=str(path),
+        arch=cfg.arch,
+        arch_kwargs=cfg.arch_kwargs,
+        num_classes=cfg.num_classes,
+        mean=cfg.mean,
+        std=cfg.std,
+    )
+    return load_teacher(request)
+
+
+def _complete_info(info: TeacherInfo, spec: DatasetSpec, checkpoint: str) -> TeacherInfo:
+    if info.num_classes != spec.num_classes:
+        raise TeacherLoadError(
+            f"{checkpoint}: the teacher has {info.num_classes} classes but the evaluation data {spec.name!r} has "
+            f"{spec.num_classes} (data.name)"
+        )
+    if info.mean is None or info.std is None:
+        print(f"{checkpoint} does not record its input normalisation: using {spec.name}'s mean/std "
+              "(set teacher.mean / teacher.std if the teacher was trained otherwise)")
+        info = replace(info, mean=spec.mean, std=spec.std)
+    return info
+
+
+def export_student(game: DistillGame, info: TeacherInfo, path: Path, accuracy: float | None) -> None:
+    recipe = game.recipe
+    student_info = replace(
+        info,
+        arch=recipe.student.arch,
+        arch_kwargs=dict(recipe.student.kwargs),
+        accuracy=accuracy,
+        dataset=recipe.data.name,
+        sha256=None,
+    )
+    save_teacher(path, game.student, student_info)
+
+
+def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: str | None = None) -> dict:
+    """Run (or resume) one distillation; returns its summary. No recipe and no resume: the quick-start."""
+    if recipe_path is None and resume is None:
+        recipe_path = packaged_recipe("quickstart")
+    plan = plan_run(DistillRecipe, recipe_path, overrides, resume=resume, changeable=CHANGEABLE_ON_RESUME)
+    recipe = plan.recipe
+    device = apply_run_settings(recipe.run)
+    data = recipe.data
+    images, labels, spec = load_split(data.name, "test", root=data.root, download=data.download, max_items=data.max_items)
+    teacher, info = ensure_teacher(recipe.teacher)
+    info = _complete_info(info, spec, recipe.teacher.checkpoint)
+    torch.manual_seed(recipe.run.seed)  # model initialisation does not depend on how the teacher was obtained
+    game = DistillGame(recipe, device, teacher, info, images, labels)
+    run = plan.open()
+    teacher_acc = game.teacher_accuracy()
+    exactness = game.engine.exactness()
+    print(f"{recipe.method}: {recipe.teacher.checkpoint} ({info.arch}, test acc {teacher_acc:.4f} on "
+          f"{images.shape[0]} {data.name} images) -> {recipe.student.arch}; one-stage update: {exactness}")
+    session = SessionConfig(
+        steps=recipe.steps,
+        eval_every=recipe.logging.eval_every,
+        log_every=recipe.logging.log_every,
+        checkpoint_every=recipe.logging.checkpoint_every,
+        image_every=recipe.logging.image_every,
+        best_metric="student_acc",
+        max_wall_s=recipe.logging.max_wall_s,
+    )
+    meta = {
+        "method": recipe.method,
+        "teacher_acc": teacher_acc,
+        "teacher": recipe.teacher.checkpoint,
+        "student_arch": recipe.student.arch,
+        "exactness": exactness,
+        "device": str(device),
+        "run_dir": str(run.path),
+    }
+    summary = run_session(game, run, session, resume=plan.resuming, meta=meta)
+    export_student(game, info, run.path / "student_last.pt", summary.get("student_acc_last"))
+    if run.best_checkpoint.is_file():
+        game.load_state_dict(load_checkpoint(run.best_checkpoint)["game"])
+        export_student(game, info, run.path / "student_best.pt", summary.get("student_acc_best"))
+    run.close()
+    return summary
+
+
+def run_distill_with_baseline(
+    recipe_path: str | None, overrides: Sequence[str] = (), *, resume: str | None = None
+) -> tuple[dict, dict | None]:
+    """The distillation, then (if the recipe asks) the control: a fresh student trained on a fixed pool of
+    random-noise inputs for the same training wall time, in ``runs/<name>-noise``."""
+    summary = run_distill(recipe_path, overrides, resume=resume)
+    run_path = Path(str(summary["run_dir"]))
+    resolved = str(run_path / "recipe.yaml")
+    recipe = load_recipe(DistillRecipe, resolved)
+    if not recipe.noise_baseline or recipe.method == "noise":
+        return summary, None
+    baseline_path = run_path.parent / f"{run_path.name}-noise"
+    if resume and holds_run(baseline_path):
+        return summary, run_distill(None, resume=str(baseline_path))
+    print(f"control: a fresh student on fixed random-noise inputs for the same {summary['wall_s']:.0f} s of training")
+    baseline_overrides = [
+        "method=noise",
+        f"run.name={baseline_path.name}",
+        "noise_baseline=false",
+        f"steps={10 * recipe.steps}",  # the time budget ends it
+        f"logging.max_wall_s={max(float(summary['wall_s']), 1.0)}",
+    ]
+    return summary, run_distill(resolved, baseline_overrides)
+
+
+def format_report(summary: dict, baseline: dict | None) -> str:
+    teacher = float(summary["teacher_acc"])
+    best, last = float(summary["student_acc_best"]), float(summary["student_acc_last"])
+    lines = [
+        "",
+        f"{'':32} {'best':>7} {'last':>7} {'last/teacher':>13} {'train wall':>11} {'img/s':>8}",
+        f"{'teacher':32} {teacher:>7.4f} {teacher:>7.4f} {'':>13}",
+        f"{'student, ' + str(summary['method']):32} {best:>7.4f} {last:>7.4f} {last / teacher:>12.1%} "
+        f"{float(summary['wall_s']):>10.0f}s {float(summary['images_per_s']):>8.0f}",
+    ]
+    if baseline is not None:
+        b_best, b_last = float(baseline["student_acc_best"]), float(baseline["student_acc_last"])
+        lines.append(
+            f"{'student, fixed noise inputs':32} {b_best:>7.4f} {b_last:>7.4f} {b_last / teacher:>12.1%} "
+            f"{float(baseline['wall_s']):>10.0f}s {float(baseline['images_per_s']):>8.0f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Replay memory of generated samples and the teacher's logits on them.
+
+Adversarial distillation forgets: the generator keeps moving to where the student is wrong, and the student
+loses what it learned on earlier samples. A memory of past samples (kept with the teacher's logits, so
+replaying them costs no generator or teacher pass) lets the student revisit them in cheap extra steps. The
+memory is a ring buffer on the training device; sampling uses the game's RNG, so runs stay reproducible and
+resumable (the buffer is saved in checkpoints).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+class ReplayMemory:
+    def __init__(self, capacity: int, device: torch.device) -> None:
+        if capacity < 1:
+            raise ValueError(f"replay memory capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self.device = device
+        self.images: Tensor | None = None
+        self.logits: Tensor | None = None
+        self.size = 0
+        self.cursor = 0
+
+    def add(self, images: Tensor, logits: Tensor) -> None:
+        images, logits = images.detach(), logits.detach().float()
+        if self.images is None:
+            self.images = torch.empty((self.capacity, *images.shape[1:]), dtype=images.dtype, device=self.device)
+            self.logits = torch.empty((self.capacity, logits.shape[1]), dtype=torch.float32, device=self.device)
+        assert self.logits is not None
+        count = images.shape[0]
+        index = (self.cursor + torch.arange(count, device=self.device)) % self.capacity
+        self.images[index] = images
+        self.logits[index] = logits
+        self.cursor = (self.cursor + count) % self.capacity
+        self.size = min(self.capacity, self.size + count)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        if self.images is None or self.logits is None or self.size == 0:
+            raise RuntimeError("the replay memory is empty")
+        index = torch.randint(self.size, (batch_size,), generator=generator, device=self.device)
+        return self.images[index], self.logits[index]
+
+    def state_dict(self) -> dict[str, object]:
+        return {"images": self.images, "logits": self.logits, "size": self.size, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.images = state["images"]  # type: ignore[assignment]
+        self.logits = state["logits"]  # type: ignore[assignment]
+        self.size = int(state["size"])  # type: ignore[arg-type]
+        self.cursor = int(state["cursor"])  # type: ignore[arg-type]

@@ -1,0 +1,62 @@
+"""Distillation methods: what one round does, as small functions over the shared engine.
+
+* ``onestage`` -- ``student_steps - 1`` student-only updates, then one joint update of student and generator
+  from one forward and one backward pass (the paper's Section 4.4; with ``student_steps=1`` every update is
+  joint).
+* ``dfad`` -- DFAD (Fang et al. 2019): ``student_steps`` (5) student updates on fresh detached fakes, then
+  one generator update on a fresh batch against the updated student.
+* ``zskt`` -- ZSKT (Micaelli & Storkey 2019): one generator update, then ``student_steps`` (10) student updates
+  on the same z. The published loop re-runs the generator and keeps the teacher's outputs for the student
+  steps; here the batch is generated once and the teacher's outputs are reused -- numerically the same
+  (the generator does not change between student steps), and it is ZSKT's own saving of teacher passes.
+* ``noise`` -- the control: student updates on a fixed pool of random inputs; the generator is never trained.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from dfkd.distill.critic import DiscrepancyCritic
+from dfkd.engine import AdversarialBatch, AdversarialEngine, StepStats, one_stage_round, two_stage_round
+from dfkd.registry import Registry
+
+
+@dataclass
+class RoundContext:
+    engine: AdversarialEngine
+    critic: DiscrepancyCritic
+    draw: Callable[[], AdversarialBatch]
+    student_steps: int
+    noise: Callable[[], Tensor]
+
+
+Method = Callable[[RoundContext], list[StepStats]]
+METHODS: Registry[Method] = Registry("distillation method")
+
+
+@METHODS.register("onestage")
+def onestage(ctx: RoundContext) -> list[StepStats]:
+    return one_stage_round(ctx.engine, ctx.draw, critic_steps=ctx.student_steps)
+
+
+@METHODS.register("dfad")
+def dfad(ctx: RoundContext) -> list[StepStats]:
+    return two_stage_round(ctx.engine, ctx.draw, critic_steps=ctx.student_steps, reuse_fake=False)
+
+
+@METHODS.register("zskt")
+def zskt(ctx: RoundContext) -> list[StepStats]:
+    batch = ctx.draw()
+    stats = [ctx.engine.generator_step(batch)]
+    fake = ctx.engine.generate(batch)
+    with ctx.critic.reuse_teacher(fake):
+        stats += [ctx.engine.critic_step(batch, fake=fake) for _ in range(ctx.student_steps)]
+    return stats
+
+
+@METHODS.register("noise")
+def noise(ctx: RoundContext) -> list[StepStats]:
+    batch = ctx.draw()
+    return [ctx.engine.critic_step(batch, fake=ctx.noise()) for _ in range(ctx.student_steps)]

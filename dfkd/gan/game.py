@@ -1,0 +1,162 @@
+"""A GAN as a session "game": DCGAN generator and critic on the shared adversarial engine.
+
+One step is one round of the recipe's stage (:data:`STAGES`): ``critic_steps`` critic updates and one generator
+update, as ``one_stage_round`` (the last update joint, Algorithm 1 of the paper) or ``two_stage_round`` (the
+generator against the updated critic). Real images come from device-resident :class:`TensorBatches` in [0, 1] and
+are mapped to the generator's tanh range [-1, 1]. Latent codes and CGAN labels come from the game's own seeded
+generator (saved in checkpoints); the image grids use fixed codes (and fixed labels) drawn once at the start.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import Tensor
+
+from dfkd.data.batches import TensorBatches
+from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, StepStats, summarize
+from dfkd.engine.schedule import one_stage_round, two_stage_round
+from dfkd.gan.config import GanRecipe
+from dfkd.gan.constraints import attach_weight_clipping, build_penalty
+from dfkd.gan.evaluation import GanEvaluator
+from dfkd.gan.loss_state import build_loss_state
+from dfkd.gan.networks import build_networks
+from dfkd.registry import Registry
+from dfkd.runtime import AUTOCAST_DTYPES, build_optimizer, build_scheduler
+
+Round = Callable[..., list[StepStats]]
+STAGES: Registry[Round] = Registry("training stage")
+STAGES.add("one", one_stage_round)
+STAGES.add("two", two_stage_round)
+
+
+class GanGame:
+    """Generator + critic + engine for one recipe; implements :class:`dfkd.runs.session.Game`.
+
+    Logged per round: the engine's losses, gradient norms, gamma statistics and guarded-sample counts, the
+    learning rates, and the loss's own state (FisherGAN's multiplier). ``images_per_step`` counts the real images
+    (= fake images) the critic sees per round: ``batch_size * critic_steps``.
+    """
+
+    def __init__(
+        self,
+        recipe: GanRecipe,
+        device: torch.device,
+        batches: TensorBatches,
+        num_classes: int,
+        channels: int,
+        evaluator: GanEvaluator | None = None,
+    ) -> None:
+        self.recipe, self.device, self.batches, self.evaluator = recipe, device, batches, evaluator
+        self.num_classes = num_classes if recipe.model.conditional else 0
+        generator, critic = build_networks(recipe.model, channels, num_classes)
+        self.generator, self.critic = generator.to(device), critic.to(device)
+        optim = recipe.optim
+        self.generator_optimizer = build_optimizer(self.generator.parameters(), optim.generator)
+        self.critic_optimizer = build_optimizer(self.critic.parameters(), optim.critic)
+        if recipe.loss.clip is not None:
+            attach_weight_clipping(self.critic_optimizer, recipe.loss.clip)
+        self.schedulers = [
+            build_scheduler(opt, optim.lr_schedule, recipe.train.steps)
+            for opt in (self.generator_optimizer, self.critic_optimizer)
+        ]
+        self.loss = build_loss_state(recipe.loss.name, recipe.loss.params)
+        self.engine = AdversarialEngine(
+            self.generator,
+            self.critic,
+            self.loss.objective(),
+            self.generator_optimizer,
+            self.critic_optimizer,
+            EngineConfig(
+                autocast_dtype=AUTOCAST_DTYPES[recipe.run.precision],
+                coupling=recipe.engine.coupling,
+                max_consecutive_skips=recipe.engine.max_consecutive_skips,
+                critic_clip_norm=optim.critic_clip_norm,
+                generator_clip_norm=optim.generator_clip_norm,
+            ),
+            critic_penalty=build_penalty(recipe.loss.penalty, recipe.loss.penalty_weight),
+        )
+        self.round = STAGES.get(recipe.train.stage)
+        self.images_per_step = recipe.train.batch_size * recipe.train.critic_steps
+        self.nz = recipe.model.nz
+        self.rng = torch.Generator(device=device)
+        self.rng.manual_seed(recipe.run.seed)
+        grid = recipe.logging.grid_size
+        self.fixed_z = torch.randn(grid, self.nz, generator=self.rng, device=device)
+        self.fixed_labels = torch.arange(grid, device=device) % self.num_classes if self.num_classes else None
+
+    # ------------------------------------------------------------------ batches and updates
+    def _draw(self) -> AdversarialBatch:
+        real, labels = self.batches.next_batch()
+        size = real.shape[0]
+        z = torch.randn(size, self.nz, generator=self.rng, device=self.device)
+        if not self.num_classes:
+            return AdversarialBatch(z=z, real=real * 2 - 1)
+        fake_labels = torch.randint(self.num_classes, (size,), generator=self.rng, device=self.device)
+        return AdversarialBatch(z=z, real=real * 2 - 1, fake_labels=fake_labels, real_labels=labels)
+
+    def _after_update(self, stats: StepStats) -> None:
+        if self.loss.after_update(stats):
+            self.engine.objective = self.loss.objective()
+
+    def _sample(self, z: Tensor, labels: Tensor | None) -> Tensor:
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    # ------------------------------------------------------------------ Game protocol
+    def train_step(self, step: int) -> Mapping[str, float]:
+        stats = self.round(self.engine, self._draw, self.recipe.train.critic_steps, on_step=self._after_update)
+        for scheduler in self.schedulers:
+            scheduler.step()
+        scalars = summarize(stats)
+        scalars.update(self.loss.scalars())
+        scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
+        scalars["lr_critic"] = self.critic_optimizer.param_groups[0]["lr"]
+        return scalars
+
+    def evaluate(self) -> Mapping[str, float]:
+        if self.evaluator is None:
+            return {}
+        self.generator.eval()
+        try:
+            return self.evaluator.evaluate(self._sample, self.nz, self.num_classes, self.device)
+        finally:
+            self.generator.train()
+
+    def sample_images(self) -> Tensor:
+        self.generator.eval()
+        try:
+            with torch.no_grad():
+                return self._sample(self.fixed_z, self.fixed_labels).float()
+        finally:
+            self.generator.train()
+
+    def state_dict(self) -> dict[str, object]:
+        return {
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "generator_optimizer": self.generator_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "engine": self.engine.state_dict(),
+            "loss": self.loss.state_dict(),
+            "batches": self.batches.state_dict(),
+            "rng": self.rng.get_state(),
+            "fixed_z": self.fixed_z,
+            "fixed_labels": self.fixed_labels,
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.generator.load_state_dict(state["generator"])  # type: ignore[arg-type]
+        self.critic.load_state_dict(state["critic"])  # type: ignore[arg-type]
+        self.generator_optimizer.load_state_dict(state["generator_optimizer"])  # type: ignore[arg-type]
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])  # type: ignore[arg-type]
+        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):  # type: ignore[call-overload]
+            scheduler.load_state_dict(saved)
+        self.engine.load_state_dict(state["engine"])  # type: ignore[arg-type]
+        self.loss.load_state_dict(state["loss"])  # type: ignore[arg-type]
+        self.engine.objective = self.loss.objective()
+        self.batches.load_state_dict(state["batches"])  # type: ignore[arg-type]
+        self.rng.set_state(state["rng"])  # type: ignore[arg-type]
+        self.fixed_z = state["fixed_z"].to(self.device)  # type: ignore[attr-defined]
+        labels = state["fixed_labels"]
+        self.fixed_labels = None if labels is None else labels.to(self.device)  # type: ignore[attr-defined]

@@ -1,0 +1,117 @@
+"""Checkpoint files and the random-number-generator state that makes resumed runs bit-identical.
+
+Checkpoints are always read with ``torch.load(..., weights_only=True)``: a checkpoint can only contain
+tensors, numbers, strings, ``None`` and lists / tuples / dicts of those, never arbitrary Python objects, so
+loading a file from elsewhere cannot execute code. Everything saved here (RNG states included) keeps to that.
+"""
+from __future__ import annotations
+
+import random
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import torch
+
+from dfkd.runs.atomic import atomic_torch_save
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or holds objects that ``weights_only=True`` refuses to load."""
+
+
+def save_checkpoint(path: str | PurePath, state: Mapping[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically (the previous file survives a crash mid-write)."""
+    atomic_torch_save(dict(state), path)
+
+
+def load_checkpoint(path: str | PurePath, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
+
+    Raises :class:`CheckpointError` naming the file when it is missing, unreadable, corrupt or refused.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise CheckpointError(f"{file}: checkpoint not found")
+    try:
+        state = torch.load(file, map_location=map_location, weights_only=True)
+    except OSError as exc:
+        raise CheckpointError(f"{file}: cannot read checkpoint: {exc.strerror or exc}") from exc
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
+        text = str(exc)
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        if refused:
+            raise CheckpointError(
+                f"{file}: refused to load: it contains the Python object {refused.group(1)}, and checkpoints "
+                "may hold only tensors, numbers, strings and lists/tuples/dicts of those (weights_only=True)"
+            ) from exc
+        detail = next((line.strip() for line in text.splitlines() if "error" in line.lower()), type(exc).__name__)
+        raise CheckpointError(f"{file}: corrupt, truncated or not a checkpoint ({detail[:200]})") from exc
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{file}: expected a dict at the top level of the checkpoint, got {type(state).__name__}")
+    return state
+
+
+def _cuda_in_use() -> bool:
+    return torch.cuda.is_available() and torch.cuda.is_initialized()
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The state of Python's ``random``, numpy's global RNG, torch's CPU RNG and every CUDA device's RNG.
+
+    Only tensors, ints, floats, strings and None are used, so the result loads with ``weights_only=True``.
+    """
+    py_version, py_state, py_gauss = random.getstate()
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    return {
+        "python": {
+            "version": int(py_version),
+            "state": torch.tensor(py_state, dtype=torch.int64),
+            "gauss_next": py_gauss,
+        },
+        "numpy": {
+            "kind": str(np_kind),
+            "keys": torch.from_numpy(np.asarray(np_keys, dtype=np.int64).copy()),
+            "pos": int(np_pos),
+            "has_gauss": int(np_has_gauss),
+            "cached_gaussian": float(np_gauss),
+        },
+        "torch": torch.get_rng_state(),
+        # Only once CUDA is in use: capturing would otherwise initialise it in CPU-only runs.
+        "cuda": list(torch.cuda.get_rng_state_all()) if _cuda_in_use() else [],
+    }
+
+
+def restore_rng_state(state: Mapping[str, Any]) -> None:
+    """Put back what :func:`capture_rng_state` returned.
+
+    CUDA states are restored for as many devices as both the state and this machine have (with a warning if
+    the counts differ). A state captured before CUDA was in use has no CUDA part; nothing is restored there.
+    """
+    py = state["python"]
+    random.setstate((int(py["version"]), tuple(int(v) for v in py["state"].tolist()), py["gauss_next"]))
+    nps = state["numpy"]
+    np.random.set_state(
+        (
+            str(nps["kind"]),
+            nps["keys"].numpy().astype(np.uint32),
+            int(nps["pos"]),
+            int(nps["has_gauss"]),
+            float(nps["cached_gaussian"]),
+        )
+    )
+    torch.set_rng_state(state["torch"].cpu())
+    cuda_states = list(state.get("cuda", []))
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if cuda_states and len(cuda_states) != available:
+        warnings.warn(
+            f"RNG state was saved with {len(cuda_states)} CUDA device(s) but {available} are available here: "
+            "restoring the first min(saved, available) CUDA generators only; the run will not be bit-identical",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    for device, cuda_state in enumerate(cuda_states[:available]):
+        torch.cuda.set_rng_state(cuda_state.cpu(), device)

@@ -1,0 +1,154 @@
+"""Supervised teacher training (``dfkd train-teacher``) as a session game: resumable, logged, evaluated.
+
+The training split lives on the device as tensors (:class:`~dfkd.data.TensorBatches`), augmented batch-wise
+(random crop with padding 4, horizontal flip where labels allow). Learning-rate milestones are given in
+epochs. At the end the teacher file records architecture, classes, input size, normalisation and the final
+(last-epoch, not test-selected) test accuracy.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dfkd.data import TensorBatches
+from dfkd.data.loading import flips_keep_labels, load_split
+from dfkd.data.spec import DatasetSpec
+from dfkd.distill.game import Normalizer
+from dfkd.models import create_model
+from dfkd.recipes import packaged_recipe
+from dfkd.runs.launch import plan_run
+from dfkd.runs.session import SessionConfig, run_session
+from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler
+from dfkd.teachers.config import TeacherRecipe
+from dfkd.teachers.record import TeacherInfo, save_teacher
+
+
+class TeacherGame:
+    """One step = one SGD step on a batch of the training split."""
+
+    def __init__(
+        self,
+        recipe: TeacherRecipe,
+        device: torch.device,
+        spec: DatasetSpec,
+        train: tuple[Tensor, Tensor],
+        test: tuple[Tensor, Tensor],
+    ) -> None:
+        self.recipe, self.device, self.spec = recipe, device, spec
+        self.model = create_model(recipe.model.arch, num_classes=spec.num_classes, **recipe.model.kwargs).to(device)
+        self.normalizer = Normalizer(spec.mean, spec.std).to(device)
+        cfg = recipe.train
+        self.batches = TensorBatches(
+            *train,
+            cfg.batch_size,
+            device=device,
+            seed=recipe.run.seed,
+            augment=recipe.data.augment,
+            hflip=flips_keep_labels(recipe.data.name),
+        )
+        self.steps_per_epoch = len(self.batches)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        schedule = cfg.lr_schedule.model_copy(
+            update={"milestones": [m * self.steps_per_epoch for m in cfg.lr_schedule.milestones]}
+        )
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optimizer)
+        self.scheduler = build_scheduler(self.optimizer, schedule, self.total_steps)
+        self.autocast = AUTOCAST_DTYPES[recipe.run.precision]
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.autocast == torch.float16)
+        self.test_images, self.test_labels = test
+        self.images_per_step = cfg.batch_size
+
+    def train_step(self, step: int) -> Mapping[str, float | Tensor]:
+        images, labels = self.batches.next_batch()
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
+            logits = self.model(self.normalizer(images))
+            loss = F.cross_entropy(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        accuracy = (logits.detach().argmax(1) == labels).float().mean()
+        return {"loss": loss.detach(), "train_acc": accuracy, "lr": self.optimizer.param_groups[0]["lr"]}
+
+    def evaluate(self) -> Mapping[str, float]:
+        predictions = []
+        self.model.eval()
+        with torch.inference_mode():
+            for start in range(0, self.test_images.shape[0], 512):
+                batch = self.test_images[start : start + 512].to(self.device)
+                batch = batch.float().div(255) if batch.dtype == torch.uint8 else batch.float()
+                predictions.append(self.model(self.normalizer(batch)).argmax(1).cpu())
+        self.model.train()
+        return {"test_acc": float((torch.cat(predictions) == self.test_labels.cpu()).float().mean())}
+
+    def sample_images(self) -> None:
+        return None
+
+    def state_dict(self) -> dict[str, object]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "batches": self.batches.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.model.load_state_dict(state["model"])  # type: ignore[arg-type]
+        self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
+        self.scheduler.load_state_dict(state["scheduler"])  # type: ignore[arg-type]
+        self.scaler.load_state_dict(state["scaler"])  # type: ignore[arg-type]
+        self.batches.load_state_dict(state["batches"])  # type: ignore[arg-type]
+
+
+def train_teacher(
+    recipe_path: str | None, overrides: list[str] | tuple[str, ...] = (), *, resume: str | None = None
+) -> tuple[TeacherInfo, dict[str, object]]:
+    """Train (or resume training) a teacher; writes the teacher file ``recipe.output``. Returns its info and the
+    run summary. No recipe and no resume: the packaged quick-start teacher recipe."""
+    if recipe_path is None and resume is None:
+        recipe_path = packaged_recipe("quickstart-teacher")
+    plan = plan_run(TeacherRecipe, recipe_path, overrides, resume=resume, changeable=("logging",))
+    recipe = plan.recipe
+    device = apply_run_settings(recipe.run)
+    data = recipe.data
+    train_images, train_labels, spec = load_split(
+        data.name, "train", root=data.root, download=data.download, max_items=data.max_train_items, seed=recipe.run.seed
+    )
+    test_images, test_labels, _ = load_split(
+        data.name, "test", root=data.root, download=data.download, max_items=data.max_test_items, seed=0
+    )
+    game = TeacherGame(recipe, device, spec, (train_images, train_labels), (test_images, test_labels))
+    run = plan.open()
+    print(
+        f"training teacher {recipe.model.arch} on {data.name} ({train_images.shape[0]} images, "
+        f"{recipe.train.epochs} epochs = {game.total_steps} steps) -> {recipe.output}"
+    )
+    session = SessionConfig(
+        steps=game.total_steps,
+        eval_every=recipe.logging.eval_every or game.steps_per_epoch,
+        log_every=recipe.logging.log_every,
+        checkpoint_every=recipe.logging.checkpoint_every,
+        image_every=0,
+        max_wall_s=recipe.logging.max_wall_s,
+    )
+    summary = run_session(game, run, session, resume=plan.resuming, meta={"job": "train-teacher", "arch": recipe.model.arch})
+    run.close()
+    info = TeacherInfo(
+        arch=recipe.model.arch,
+        num_classes=spec.num_classes,
+        input_size=(spec.channels, spec.image_size, spec.image_size),
+        mean=spec.mean,
+        std=spec.std,
+        accuracy=float(summary["test_acc_last"]),  # type: ignore[arg-type]
+        dataset=data.name,
+        arch_kwargs=dict(recipe.model.kwargs),
+    )
+    info = save_teacher(recipe.output, game.model, info)
+    print(f"teacher test accuracy {info.accuracy:.4f} (last epoch) saved to {recipe.output}")
+    return info, summary
+

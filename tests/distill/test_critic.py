@@ -1,0 +1,63 @@
+"""The teacher + student critic: per-sample discrepancy, frozen teacher, teacher reuse, BN statistics."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dfkd.distill.critic import DiscrepancyCritic, KDAux
+from dfkd.losses import DISCREPANCIES
+from dfkd.models import create_model
+
+
+def _critic(**kwargs: bool) -> DiscrepancyCritic:
+    torch.manual_seed(0)
+    teacher = create_model("simple_cnn", num_classes=10, width=4, depth=2)
+    student = create_model("simple_cnn", num_classes=10, width=4, depth=2)
+    return DiscrepancyCritic(teacher, student, DISCREPANCIES.get("l1"), **kwargs)
+
+
+def test_one_discrepancy_per_sample_and_teacher_frozen() -> None:
+    critic = _critic()
+    critic.train()
+    assert not critic.teacher.training and critic.student.training
+    assert all(not p.requires_grad for p in critic.teacher.parameters())
+    x = torch.randn(5, 3, 32, 32, requires_grad=True)
+    d = critic(x)
+    assert d.shape == (5,) and (d >= 0).all()
+    d.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0  # gradient reaches the input through both networks
+    assert all(p.grad is None for p in critic.teacher.parameters())
+
+
+def test_l1_discrepancy_is_dfads_loss_per_sample() -> None:
+    t, s = torch.randn(4, 10), torch.randn(4, 10)
+    torch.testing.assert_close(DISCREPANCIES.get("l1")(t, s).mean(), (s - t).abs().mean())
+
+
+@pytest.mark.filterwarnings("ignore:reduction")
+def test_kl_discrepancy_matches_zskt_reduction() -> None:
+    t, s = torch.randn(4, 10), torch.randn(4, 10)
+    zskt = torch.nn.functional.kl_div(s.log_softmax(1), t.softmax(1), reduction="mean")
+    torch.testing.assert_close(DISCREPANCIES.get("kl")(t, s).mean(), zskt)
+
+
+def test_reuse_teacher_runs_the_teacher_once() -> None:
+    critic = _critic()
+    calls = []
+    critic.teacher.register_forward_hook(lambda *a: calls.append(1))
+    x = torch.randn(3, 3, 32, 32)
+    with critic.reuse_teacher(x):
+        first, second = critic(x), critic(x)
+        critic(x.clone())  # another tensor: the teacher runs again
+    assert len(calls) == 2
+    torch.testing.assert_close(first, second)
+
+
+def test_bn_statistics_and_features_in_aux() -> None:
+    critic = _critic(features=True, bn_statistics=True)
+    d, aux = critic(torch.randn(6, 3, 32, 32))
+    assert isinstance(aux, KDAux) and d.shape == (6,)
+    assert aux.teacher_features is not None and aux.student_features is not None
+    assert aux.teacher_bn and len(aux.teacher_bn) == sum(isinstance(m, torch.nn.BatchNorm2d) for m in critic.teacher.modules())
+    mean, var = aux.teacher_bn[0].batch_moments()
+    assert mean.shape == aux.teacher_bn[0].running_mean.shape and (var >= 0).all()

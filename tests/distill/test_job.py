@@ -1,0 +1,113 @@
+"""End-to-end distillation runs on tiny models: every method, the run layout, resume bit-exactness, errors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from dfkd.config.load import RecipeError
+from dfkd.data.errors import DataNotFoundError
+from dfkd.distill.job import run_distill, run_distill_with_baseline
+from dfkd.runs.checkpoint import load_checkpoint
+from dfkd.runs.session import WALL_CLOCK_KEYS
+from dfkd.teachers import TeacherLoadError, TeacherRequest, load_teacher
+
+REQUIRED_SUMMARY = {"method", "teacher_acc", "student_acc_best", "student_acc_last", "steps", "wall_s", "images_per_s"}
+
+
+def test_onestage_run_writes_the_documented_layout(recipe_factory, tmp_path: Path) -> None:
+    summary = run_distill(str(recipe_factory()))
+    run = Path(summary["run_dir"])
+    assert REQUIRED_SUMMARY <= set(summary)
+    assert summary["method"] == "onestage" and summary["steps"] == 4
+    for name in ("recipe.yaml", "metrics.jsonl", "summary.json", "checkpoints/last.pt", "checkpoints/best.pt",
+                 "student_last.pt", "student_best.pt"):
+        assert (run / name).is_file(), name
+    assert any((run / "tb").iterdir()) and any((run / "images").glob("*.png"))
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    train_keys = set().union(*rows)
+    assert {"train/critic_loss", "train/generator_loss", "train/guarded", "train/gamma_mean", "eval/student_acc"} <= train_keys
+    assert json.loads((run / "summary.json").read_text())["student_acc_last"] == summary["student_acc_last"]
+    student, info = load_teacher(TeacherRequest(str(run / "student_last.pt")))
+    assert info.arch == "simple_cnn" and info.accuracy == pytest.approx(summary["student_acc_last"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["dfad", "zskt", "noise"])
+def test_every_method_runs(recipe_factory, method: str) -> None:
+    extra = {"loss": {"discrepancy": "kl", "attention_beta": 250.0}} if method == "zskt" else {}
+    summary = run_distill(str(recipe_factory(method=method, **extra)))
+    assert summary["method"] == method and summary["steps"] == 4
+    assert 0.0 <= summary["student_acc_best"] <= 1.0 and summary["skipped_steps"] == 0
+
+
+@pytest.mark.slow
+def test_priors_and_kl_with_onestage(recipe_factory) -> None:
+    summary = run_distill(str(recipe_factory(loss={"discrepancy": "kl", "priors": {"bn": 1.0, "balance": 5.0}})))
+    assert summary["skipped_steps"] == 0
+
+
+def _rows(run: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k not in WALL_CLOCK_KEYS} for row in rows]
+
+
+def test_resume_is_bit_identical_on_cpu(recipe_factory, tmp_path: Path) -> None:
+    recipe = str(recipe_factory(run={"name": "full", "root": str(tmp_path / "runs"), "threads": 1}))
+    full = Path(run_distill(recipe)["run_dir"])
+    part = Path(run_distill(recipe, ["run.name=part", "steps=2"])["run_dir"])
+    resumed = Path(run_distill(None, ["steps=4"], resume=str(part))["run_dir"])
+    assert resumed == part
+    a = load_checkpoint(full / "checkpoints" / "last.pt")["game"]
+    b = load_checkpoint(part / "checkpoints" / "last.pt")["game"]
+    for network in ("student", "generator"):
+        for key, value in a[network].items():
+            assert torch.equal(value, b[network][key]), (network, key)
+    assert _rows(full) == _rows(part)
+
+
+def test_resume_refuses_a_changed_recipe(recipe_factory) -> None:
+    run = Path(run_distill(str(recipe_factory(steps=2)))["run_dir"])
+    from dfkd.runs.session import SessionError
+
+    with pytest.raises(SessionError, match="batch_size"):
+        run_distill(None, ["batch_size=4"], resume=str(run))
+
+
+def test_a_second_run_never_overwrites_the_first(recipe_factory) -> None:
+    recipe = str(recipe_factory(steps=1))
+    first, second = run_distill(recipe)["run_dir"], run_distill(recipe)["run_dir"]
+    assert Path(second).name == Path(first).name + "-2"
+
+
+def test_noise_control_runs_for_the_same_wall_time(recipe_factory) -> None:
+    summary, baseline = run_distill_with_baseline(str(recipe_factory(steps=2, noise_baseline=True)))
+    assert baseline is not None and baseline["method"] == "noise"
+    assert baseline["wall_s"] >= 0.9 * summary["wall_s"] or baseline["stopped"] == "completed"
+    assert Path(baseline["run_dir"]).name == Path(summary["run_dir"]).name + "-noise"
+
+
+def test_missing_teacher_error_says_how_to_get_one(recipe_factory, tmp_path: Path) -> None:
+    with pytest.raises(TeacherLoadError, match="dfkd train-teacher"):
+        run_distill(str(recipe_factory(teacher={"checkpoint": str(tmp_path / "absent.pt")})))
+    assert not (tmp_path / "runs").exists()  # nothing is created before the inputs check out
+
+
+def test_cifar_absent_gives_the_data_error(recipe_factory, tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match="download"):
+        run_distill(str(recipe_factory(data={"name": "cifar10", "root": str(tmp_path / "nodata")})))
+
+
+def test_teacher_classes_must_match_the_data(recipe_factory, tmp_path: Path) -> None:
+    with pytest.raises(TeacherLoadError, match="100"):
+        run_distill(str(recipe_factory(teacher={"checkpoint": str(tmp_path / "teacher.pt"), "num_classes": 100})))
+
+
+def test_recipe_errors_name_file_and_key(recipe_factory) -> None:
+    path = recipe_factory(student={"arch": "simple_cnn", "optimizer": {"name": "sgd", "lr": "fast"}})
+    with pytest.raises(RecipeError, match=r"recipe.yaml.*student.optimizer.lr"):
+        run_distill(str(path))
+    with pytest.raises(RecipeError, match="unknown generator prior"):
+        run_distill(str(recipe_factory(loss={"priors": {"bogus": 1.0}})))
