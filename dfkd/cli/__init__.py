@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "audit": "dfkd.cli.audit",
     "gan": "dfkd.cli.gan",
     "sample": "dfkd.cli.sample",
+    "bench": "dfkd.cli.bench",
 }
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "top-1 accuracy of a checkpoint on cifar10, cifar100, shapes or an ImageFolder"
+HELP = "top-1 accuracy of a checkpoint on cifar10, cifar100, mnist, shapes, patterns or an ImageFolder"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint")
-    parser.add_argument("--data", required=True, help="cifar10, cifar100, shapes, mnist or an ImageFolder path")
+    parser.add_argument(
+        "--data", required=True, help="cifar10, cifar100, mnist, shapes, patterns or an ImageFolder path"
+    )
     parser.add_argument("--root", default="data", help="where torchvision datasets live (default: data)")
     parser.add_argument("--download", action="store_true", help="download the dataset if absent (needs network)")
     parser.add_argument("--arch", help="architecture of bare weights (dfkd/timm name or package.module:callable)")

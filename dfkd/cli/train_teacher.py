@@ -1,4 +1,4 @@
-"""Train a teacher with supervision (CIFAR through torchvision, any ImageFolder, or the generated shapes).
+"""Train a teacher with supervision (CIFAR through torchvision, any ImageFolder, or the generated shapes and patterns).
 
 The result is a teacher file recording architecture, classes, input size, normalisation, accuracy and a
 sha256 of the weights. Without a recipe, trains the quick-start teacher.
@@ -13,7 +13,7 @@ HELP = "supervised training of a teacher (default: the quick-start teacher)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_recipe_arguments(parser, "default: the quick-start teacher on generated shapes")
+    add_recipe_arguments(parser, "default: the quick-start teacher on generated patterns")
 
 
 def run(args: argparse.Namespace) -> int:

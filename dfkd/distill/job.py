@@ -103,7 +103,8 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     teacher_acc = game.teacher_accuracy()
     exactness = game.engine.exactness()
     print(f"{recipe.method}: {recipe.teacher.checkpoint} ({info.arch}, test acc {teacher_acc:.4f} on "
-          f"{images.shape[0]} {data.name} images) -> {recipe.student.arch}; one-stage update: {exactness}")
+          f"{images.shape[0]} {data.name} images) -> {recipe.student.arch}"
+          + (f"; one-stage update: {exactness}" if recipe.method == "onestage" else ""))
     session = SessionConfig(
         steps=recipe.steps,
         eval_every=recipe.logging.eval_every,
