@@ -114,7 +114,8 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
         f"gan: {recipe.loss.name} ({'symmetric' if loss.symmetric else 'asymmetric'}), stage {recipe.train.stage}, "
         f"critic_steps {recipe.train.critic_steps}, critic norm {model.norm}"
         f"{', conditional' if model.conditional else ''}; {setup.num_images} images of {data.name} at "
-        f"{model.resolution}px on {device}; one-stage update: {exactness}"
+        f"{model.resolution}px on {device}"
+        + (f"; one-stage update: {exactness}" if recipe.train.stage == "one" else "")
     )
     if evaluator is not None:
         print(
