@@ -23,18 +23,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dfkd.data.errors import DataNotFoundError
     from dfkd.evaluation import evaluate_checkpoint
 
-    accuracy, count, info = evaluate_checkpoint(
-        args.checkpoint,
-        args.data,
-        root=args.root,
-        download=args.download,
-        arch=args.arch,
-        max_items=args.max_items,
-        device=args.device,
-        batch_size=args.batch_size,
-    )
+    try:
+        accuracy, count, info = evaluate_checkpoint(
+            args.checkpoint,
+            args.data,
+            root=args.root,
+            download=args.download,
+            arch=args.arch,
+            max_items=args.max_items,
+            device=args.device,
+            batch_size=args.batch_size,
+        )
+    except DataNotFoundError as err:  # name this command's options, not the recipe keys
+        message = str(err).replace("set data.download=true", "pass --download").replace("data.root", "--root")
+        raise DataNotFoundError(message) from None
     recorded = f" (recorded: {info.accuracy:.4f})" if info.accuracy is not None else ""
     print(f"top-1 accuracy {accuracy:.4f} on {count} {args.data} test images: {args.checkpoint} [{info.arch}]{recorded}")
     return 0

@@ -20,5 +20,5 @@ def run(args: argparse.Namespace) -> int:
     from dfkd.teachers.train import train_teacher
 
     recipe, overrides = split_recipe_and_overrides(args.items)
-    train_teacher(recipe, overrides, resume=args.resume)
-    return 0
+    info, _ = train_teacher(recipe, overrides, resume=args.resume)
+    return 0 if info is not None else 1

@@ -202,7 +202,7 @@ def _apply_override(
     parts = key.split(".")
     if not sep or not key or any(not p for p in parts):
         raise RecipeError(
-            f"{COMMAND_LINE}: override '{override}': expected 'dotted.key=value' (e.g. student.optim.lr=1e-3)"
+            f"{COMMAND_LINE}: override '{override}': expected 'dotted.key=value' (e.g. student.optimizer.lr=1e-3)"
         )
     _check_override_key(schema, parts, override)
     try:

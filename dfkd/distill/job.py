@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from dfkd.config.load import load_recipe
+from dfkd.config.load import load_recipe, read_yaml_mapping, recipe_hash
 from dfkd.data.loading import load_split
 from dfkd.data.spec import DatasetSpec
 from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe, TeacherSection
@@ -45,10 +46,15 @@ def ensure_teacher(cfg: TeacherSection) -> tuple[nn.Module, TeacherInfo]:
         teacher_recipe = cfg.teacher_recipe or packaged_recipe("quickstart-teacher")
         overrides = [f"output={path}"]
         recipe = load_recipe(TeacherRecipe, teacher_recipe, overrides)
-        previous = Path(recipe.run.root) / recipe.run.name
-        resume = str(previous) if (previous / "checkpoints" / "last.pt").is_file() else None
-        print(f"{path} not found: training the teacher first ({teacher_recipe})")
-        train_teacher(None if resume else teacher_recipe, [] if resume else overrides, resume=resume)
+        resume = _interrupted_teacher_run(recipe)
+        print(f"{path} not found: training the teacher first ({teacher_recipe})"
+              + (f", continuing the interrupted run {resume}" if resume else ""))
+        if resume:  # train it to its end, whatever time limit the interrupted run had
+            trained, _ = train_teacher(None, ["logging.max_wall_s=null"], resume=resume)
+        else:
+            trained, _ = train_teacher(teacher_recipe, overrides)
+        if trained is None:
+            raise TeacherLoadError(f"{path}: the teacher's training stopped before its end; run again to continue it")
     request = TeacherRequest(
         checkpoint=str(path),
         arch=cfg.arch,
@@ -58,6 +64,27 @@ def ensure_teacher(cfg: TeacherSection) -> tuple[nn.Module, TeacherInfo]:
         std=cfg.std,
     )
     return load_teacher(request)
+
+
+def _interrupted_teacher_run(recipe: TeacherRecipe) -> str | None:
+    """The run directory of an interrupted training of exactly this teacher recipe, if there is one: resuming it
+    saves the work. Any other run under that name (another recipe, another output) is left alone."""
+    previous = Path(recipe.run.root) / recipe.run.name
+    if not ((previous / "checkpoints" / "last.pt").is_file() and (previous / "recipe.yaml").is_file()):
+        return None
+    saved = read_yaml_mapping(previous / "recipe.yaml")
+    same = recipe_hash(saved, ignore=("logging",)) == recipe_hash(recipe, ignore=("logging",))
+    return str(previous) if same else None
+
+
+def _check_bn_prior(recipe: DistillRecipe, teacher: nn.Module) -> None:
+    if recipe.loss.priors.get("bn") and not any(
+        isinstance(m, _BatchNorm) and m.track_running_stats for m in teacher.modules()
+    ):
+        raise TeacherLoadError(
+            f"{recipe.teacher.checkpoint}: the teacher has no BatchNorm layers with running statistics, which the "
+            "BN-statistics prior needs (loss.priors.bn); set loss.priors.bn=0"
+        )
 
 
 def _complete_info(info: TeacherInfo, spec: DatasetSpec, checkpoint: str) -> TeacherInfo:
@@ -97,6 +124,7 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     images, labels, spec = load_split(data.name, "test", root=data.root, download=data.download, max_items=data.max_items)
     teacher, info = ensure_teacher(recipe.teacher)
     info = _complete_info(info, spec, recipe.teacher.checkpoint)
+    _check_bn_prior(recipe, teacher)
     torch.manual_seed(recipe.run.seed)  # model initialisation does not depend on how the teacher was obtained
     game = DistillGame(recipe, device, teacher, info, images, labels)
     run = plan.open()

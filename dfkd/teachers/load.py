@@ -179,6 +179,12 @@ def load_teacher(request: TeacherRequest) -> tuple[nn.Module, TeacherInfo]:
     model.eval()
 
     base = recorded or TeacherInfo(arch=arch, num_classes=num_classes, input_size=(3, 32, 32), mean=None, std=None)
+    for key, given, stored in (("mean", request.mean, base.mean), ("std", request.std, base.std)):
+        if given is not None and stored is not None and tuple(given) != tuple(stored):
+            raise TeacherLoadError(
+                f"{file}: input normalisation mismatch: the recipe sets teacher.{key}={list(given)}, the file records "
+                f"{list(stored)}; the file's value is what the teacher was trained with: remove teacher.{key}"
+            )
     info = replace(
         base,
         arch=arch,

@@ -107,9 +107,10 @@ class TeacherGame:
 
 def train_teacher(
     recipe_path: str | None, overrides: list[str] | tuple[str, ...] = (), *, resume: str | None = None
-) -> tuple[TeacherInfo, dict[str, object]]:
-    """Train (or resume training) a teacher; writes the teacher file ``recipe.output``. Returns its info and the
-    run summary. No recipe and no resume: the packaged quick-start teacher recipe."""
+) -> tuple[TeacherInfo | None, dict[str, object]]:
+    """Train (or resume training) a teacher; writes the teacher file ``recipe.output`` once training completes.
+    Returns its info (None when stopped early: nothing is written) and the run summary. No recipe and no
+    resume: the packaged quick-start teacher recipe."""
     if recipe_path is None and resume is None:
         recipe_path = packaged_recipe("quickstart-teacher")
     plan = plan_run(TeacherRecipe, recipe_path, overrides, resume=resume, changeable=("logging",))
@@ -138,6 +139,10 @@ def train_teacher(
     )
     summary = run_session(game, run, session, resume=plan.resuming, meta={"job": "train-teacher", "arch": recipe.model.arch})
     run.close()
+    if summary.get("stopped") != "completed":  # a half-trained teacher must not pass for the real one
+        print(f"teacher training stopped at step {summary['steps']} of {game.total_steps} ({summary.get('stopped')}): "
+              f"{recipe.output} not written; continue with `dfkd train-teacher --resume {run.path}`")
+        return None, summary
     info = TeacherInfo(
         arch=recipe.model.arch,
         num_classes=spec.num_classes,

@@ -61,3 +61,5 @@ def test_user_errors_exit_2_without_traceback(tmp_path: Path, capsys: pytest.Cap
     assert "data.download=true" in capsys.readouterr().err
     write_tiny_teacher(tmp_path / "bare.pt")
     assert main(["eval", str(tmp_path / "bare.pt"), "--data", "cifar100", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pass --download" in err and "data.download" not in err  # eval names its own options

@@ -111,3 +111,53 @@ def test_recipe_errors_name_file_and_key(recipe_factory) -> None:
         run_distill(str(path))
     with pytest.raises(RecipeError, match="unknown generator prior"):
         run_distill(str(recipe_factory(loss={"priors": {"bogus": 1.0}})))
+
+
+def test_missing_teacher_is_trained_and_an_unrelated_old_teacher_run_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dfkd.distill.config import TeacherSection
+    from dfkd.distill.job import ensure_teacher
+    from dfkd.teachers.train import train_teacher
+    from tests.teachers.test_train import _recipe as tiny_teacher_recipe
+
+    monkeypatch.setenv("DFKD_NO_PROGRESS", "1")
+    recipe = str(tiny_teacher_recipe(tmp_path))
+    # an interrupted training of the same teacher recipe but another output: not this teacher's run
+    train_teacher(recipe, ["logging.max_wall_s=0.001", f"output={tmp_path / 'other.pt'}"])
+    wanted = tmp_path / "wanted.pt"
+    _, info = ensure_teacher(TeacherSection(checkpoint=str(wanted), train_if_missing=True, teacher_recipe=recipe))
+    assert wanted.is_file() and not (tmp_path / "other.pt").exists() and info.arch == "simple_cnn"
+    assert (tmp_path / "runs" / "teacher-2" / "summary.json").is_file()  # a new run; the old one untouched
+
+
+def test_an_interrupted_training_of_the_same_teacher_is_continued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dfkd.distill.config import TeacherSection
+    from dfkd.distill.job import ensure_teacher
+    from dfkd.teachers.train import train_teacher
+    from tests.teachers.test_train import _recipe as tiny_teacher_recipe
+
+    monkeypatch.setenv("DFKD_NO_PROGRESS", "1")
+    recipe = str(tiny_teacher_recipe(tmp_path))
+    wanted = tmp_path / "teacher.pt"  # the tiny recipe's own output
+    train_teacher(recipe, ["logging.max_wall_s=0.001", f"output={wanted}"])
+    assert not wanted.exists()
+    ensure_teacher(TeacherSection(checkpoint=str(wanted), train_if_missing=True, teacher_recipe=recipe))
+    assert wanted.is_file() and not (tmp_path / "runs" / "teacher-2").exists()
+
+
+
+def _flat(num_classes: int = 10) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, num_classes))
+
+
+def test_bn_prior_with_a_teacher_without_batchnorm_is_a_clear_error(recipe_factory, tmp_path: Path) -> None:
+    from dfkd.teachers import TeacherLoadError
+
+    torch.save(_flat().state_dict(), tmp_path / "flat.pt")  # bare weights of a user model without BatchNorm
+    teacher = {"checkpoint": str(tmp_path / "flat.pt"), "arch": "tests.distill.test_job:_flat",
+               "mean": [0.5] * 3, "std": [0.25] * 3}
+    recipe = recipe_factory(teacher=teacher, loss={"priors": {"bn": 1.0}})
+    with pytest.raises(TeacherLoadError, match=r"flat.pt: the teacher has no BatchNorm layers .*loss.priors.bn=0"):
+        run_distill(str(recipe))
+    assert not (tmp_path / "runs" / "tiny").exists()  # stopped before anything was written

@@ -39,6 +39,19 @@ def test_dfkd_teacher_file_records_everything(tmp_path: Path) -> None:
     assert _same_outputs(model, loaded)
 
 
+
+def test_recorded_normalisation_wins_and_a_conflicting_recipe_value_is_an_error(tmp_path: Path) -> None:
+    info = TeacherInfo("simple_cnn", 10, (3, 32, 32), (0.5,) * 3, (0.25,) * 3, None, "shapes", {"width": 4, "depth": 2})
+    save_teacher(tmp_path / "t.pt", _simple(), info)
+    _, same = load_teacher(TeacherRequest(str(tmp_path / "t.pt"), mean=(0.5,) * 3))
+    assert same.mean == (0.5,) * 3 and same.std == (0.25,) * 3
+    with pytest.raises(TeacherLoadError, match=r"t.pt: input normalisation mismatch: .*teacher.std=\[1.0, 1.0, 1.0\]"):
+        load_teacher(TeacherRequest(str(tmp_path / "t.pt"), std=(1.0,) * 3))
+    torch.save(_simple().state_dict(), tmp_path / "w.pt")  # bare weights record nothing: the recipe's value is used
+    _, bare = load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2},
+                                          mean=(0.1,) * 3, std=(0.2,) * 3))
+    assert bare.mean == (0.1,) * 3 and bare.std == (0.2,) * 3
+
 @pytest.mark.parametrize("wrap", ["bare", "state_dict", "model", "module_prefix", "compiled_prefix"])
 def test_bare_and_wrapped_state_dicts(tmp_path: Path, wrap: str) -> None:
     model = _simple()

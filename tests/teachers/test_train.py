@@ -37,7 +37,8 @@ def test_train_teacher_writes_a_complete_teacher_file(tmp_path: Path, monkeypatc
 def test_train_teacher_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DFKD_NO_PROGRESS", "1")
     recipe = str(_recipe(tmp_path))
-    _, summary = train_teacher(recipe, ["logging.max_wall_s=0.001"])
+    info, summary = train_teacher(recipe, ["logging.max_wall_s=0.001"])
     assert summary["steps"] < 8
+    assert info is None and not (tmp_path / "teacher.pt").exists()  # a half-trained teacher is never written
     _, summary = train_teacher(None, ["logging.max_wall_s=null"], resume=str(tmp_path / "runs" / "teacher"))
     assert summary["steps"] == 8
