@@ -92,14 +92,13 @@ def format_timings(timings: Sequence[Timing], baseline: str) -> str:
 # ---------------------------------------------------------------------------------------------- distillation
 def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
     """The recipe's teacher if its checkpoint exists, else a random one of ``teacher.arch`` (same cost)."""
-    from dfkd.distill.job import _complete_info
+    from dfkd.distill.job import _complete_info, ensure_teacher
     from dfkd.models import create_model
-    from dfkd.teachers.load import TeacherRequest, load_teacher
     from dfkd.teachers.record import TeacherInfo
 
     cfg = recipe.teacher
     if Path(cfg.checkpoint).is_file():
-        teacher, info = load_teacher(TeacherRequest(checkpoint=cfg.checkpoint, arch=cfg.arch, arch_kwargs=cfg.arch_kwargs))
+        teacher, info = ensure_teacher(cfg)
         return teacher, _complete_info(info, data_spec, cfg.checkpoint)
     if cfg.arch is None:
         raise RecipeError(
@@ -107,9 +106,7 @@ def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
             "so that a randomly initialised teacher of that architecture can stand in for the benchmark"
         )
     num_classes = cfg.num_classes or data_spec.num_classes
-    teacher = create_model(cfg.arch, num_classes=num_classes, **(cfg.arch_kwargs or {})).eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
+    teacher = create_model(cfg.arch, num_classes=num_classes, **(cfg.arch_kwargs or {}))  # the critic freezes it
     size = data_spec.image_size
     info = TeacherInfo(cfg.arch, num_classes, (data_spec.channels, size, size), data_spec.mean, data_spec.std)
     return teacher, info

@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dfkd.data.errors import DataNotFoundError
+    from dfkd.data.errors import ENABLE_DOWNLOAD, DataNotFoundError
     from dfkd.evaluation import evaluate_checkpoint
 
     try:
@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             batch_size=args.batch_size,
         )
-    except DataNotFoundError as err:  # name this command's options, not the recipe keys
-        message = str(err).replace("set data.download=true", "pass --download").replace("data.root", "--root")
-        raise DataNotFoundError(message) from None
+    except DataNotFoundError as err:  # name this command's flag, not the recipe key
+        raise DataNotFoundError(str(err).replace(ENABLE_DOWNLOAD, "pass --download")) from None
     recorded = f" (recorded: {info.accuracy:.4f})" if info.accuracy is not None else ""
     print(f"top-1 accuracy {accuracy:.4f} on {count} {args.data} test images: {args.checkpoint} [{info.arch}]{recorded}")
     return 0

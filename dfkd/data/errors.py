@@ -1,7 +1,10 @@
 """Errors raised when a dataset cannot be found on disk or fetched."""
 from __future__ import annotations
 
-FIX_HINT = "set data.download=true (needs network) or place the extracted dataset under {root}"
+ENABLE_DOWNLOAD = "set data.download=true"
+"""How a recipe turns downloading on; commands with their own flag replace this phrase in the message."""
+
+FIX_HINT = ENABLE_DOWNLOAD + " (needs network) or place the extracted dataset under {root}"
 """How to fix a missing dataset; formatted with the root directory that was searched."""
 
 

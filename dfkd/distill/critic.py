@@ -55,6 +55,11 @@ class KDAux:
     teacher_bn: list[BatchNormStatistics] | None = None
 
 
+def running_stat_batchnorms(module: nn.Module) -> list[_BatchNorm]:
+    """The BatchNorm layers of ``module`` that keep running statistics (what the BN-statistics prior matches)."""
+    return [m for m in module.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+
+
 class DiscrepancyCritic(nn.Module):
     """x -> d(teacher(x), student(x)) per sample, or ``(d, KDAux)`` when ``aux`` outputs are requested.
 
@@ -82,7 +87,7 @@ class DiscrepancyCritic(nn.Module):
         self._cached: tuple[Tensor, Tensor, list[Tensor] | None, list[BatchNormStatistics] | None] | None = None
         self._bn_records: list[BatchNormStatistics] | None = None
         if bn_statistics:
-            layers = [m for m in teacher.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+            layers = running_stat_batchnorms(teacher)
             if not layers:
                 raise ValueError("the BN-statistics prior needs a teacher with BatchNorm layers (with running statistics)")
             for layer in layers:

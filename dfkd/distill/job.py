@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from dfkd.config.load import load_recipe, read_yaml_mapping, recipe_hash
 from dfkd.data.loading import load_split
 from dfkd.data.spec import DatasetSpec
 from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe, TeacherSection
+from dfkd.distill.critic import running_stat_batchnorms
 from dfkd.distill.game import DistillGame
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
@@ -78,9 +78,7 @@ def _interrupted_teacher_run(recipe: TeacherRecipe) -> str | None:
 
 
 def _check_bn_prior(recipe: DistillRecipe, teacher: nn.Module) -> None:
-    if recipe.loss.priors.get("bn") and not any(
-        isinstance(m, _BatchNorm) and m.track_running_stats for m in teacher.modules()
-    ):
+    if recipe.loss.priors.get("bn") and not running_stat_batchnorms(teacher):
         raise TeacherLoadError(
             f"{recipe.teacher.checkpoint}: the teacher has no BatchNorm layers with running statistics, which the "
             "BN-statistics prior needs (loss.priors.bn); set loss.priors.bn=0"
