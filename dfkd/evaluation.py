@@ -5,9 +5,9 @@ from dataclasses import replace
 
 from dfkd.data.eval import evaluate_accuracy
 from dfkd.data.loading import load_split
-from dfkd.distill.game import Normalizer
 from dfkd.runtime import resolve_device
 from dfkd.teachers.load import TeacherLoadError, TeacherRequest, load_teacher
+from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo
 
 

@@ -4,47 +4,27 @@ For the engine this is just a critic returning one scalar per sample, d_i = disc
 Its trainable parameters are the student's; the teacher is frozen (eval mode, no gradients to its weights)
 but gradients flow through it to the generated images, as the generator's loss requires.
 
+The teacher's side is a value, a :class:`~dfkd.distill.teacher_pass.TeacherPass`: the critic runs the
+teacher on ``x`` itself, or receives a pass computed before (``forward(x, precomputed=...)``: ZSKT's student
+steps reuse one pass on their batch, replay steps use the logits stored with their samples) and then runs
+only the student.
+
 When auxiliary terms need them (attention transfer, generator priors), the critic returns ``(d, KDAux)``
 with the teacher's logits, block-group features of both networks, and the batch statistics of the inputs
-of the teacher's BatchNorm layers (collected by forward hooks during the teacher's forward).
+of the teacher's BatchNorm layers.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from dfkd.distill.teacher_pass import BatchNormStatistics, FrozenTeacher, TeacherPass, running_stat_batchnorms
 
 Discrepancy = Callable[[Tensor, Tensor], Tensor]
 
-
-def freeze(module: nn.Module) -> nn.Module:
-    """Eval mode and no parameter gradients."""
-    module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return module
-
-
-@dataclass
-class BatchNormStatistics:
-    """The input of one teacher BatchNorm layer on the batch, and the layer's running statistics.
-
-    The batch mean/variance are computed on demand (only generator priors need them, and only in steps
-    that update the generator)."""
-
-    inputs: Tensor
-    running_mean: Tensor
-    running_var: Tensor
-
-    def batch_moments(self) -> tuple[Tensor, Tensor]:
-        x = self.inputs.float()
-        dims = [0, *range(2, x.dim())]
-        var, mean = torch.var_mean(x, dim=dims, unbiased=False)
-        return mean, var
+__all__ = ["BatchNormStatistics", "DiscrepancyCritic", "KDAux", "TeacherPass", "running_stat_batchnorms"]
 
 
 @dataclass
@@ -55,16 +35,12 @@ class KDAux:
     teacher_bn: list[BatchNormStatistics] | None = None
 
 
-def running_stat_batchnorms(module: nn.Module) -> list[_BatchNorm]:
-    """The BatchNorm layers of ``module`` that keep running statistics (what the BN-statistics prior matches)."""
-    return [m for m in module.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
-
-
 class DiscrepancyCritic(nn.Module):
     """x -> d(teacher(x), student(x)) per sample, or ``(d, KDAux)`` when ``aux`` outputs are requested.
 
-    ``features``: also run ``forward_with_features`` on both networks (attention transfer).
-    ``bn_statistics``: record the teacher's BatchNorm input statistics (BN-statistics prior).
+    ``teacher``: a :class:`FrozenTeacher`, or a plain network that is frozen and wrapped here with
+    ``features`` (also run ``forward_with_features`` on both networks: attention transfer) and
+    ``bn_statistics`` (record the teacher's BatchNorm input statistics: BN-statistics prior).
     """
 
     def __init__(
@@ -78,67 +54,31 @@ class DiscrepancyCritic(nn.Module):
         aux: bool = False,
     ) -> None:
         super().__init__()
-        self.teacher = freeze(teacher)
+        if isinstance(teacher, FrozenTeacher):
+            if (features and not teacher.features) or (bn_statistics and not teacher.bn_statistics):
+                raise ValueError("features / bn_statistics are set on the FrozenTeacher itself")
+            self.teacher = teacher
+        else:
+            self.teacher = FrozenTeacher(teacher, features=features, bn_statistics=bn_statistics)
         self.student = student
         self.discrepancy = discrepancy
-        self.features = features
-        self.bn_statistics = bn_statistics
-        self.aux = aux or features or bn_statistics
-        self._cached: tuple[Tensor, Tensor, list[Tensor] | None, list[BatchNormStatistics] | None] | None = None
-        self._bn_records: list[BatchNormStatistics] | None = None
-        if bn_statistics:
-            layers = running_stat_batchnorms(teacher)
-            if not layers:
-                raise ValueError("the BN-statistics prior needs a teacher with BatchNorm layers (with running statistics)")
-            for layer in layers:
-                layer.register_forward_hook(self._record_bn)
+        self.features = self.teacher.features
+        self.aux = aux or self.teacher.features or self.teacher.bn_statistics
 
-    def _record_bn(self, module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        if self._bn_records is not None:
-            self._bn_records.append(
-                BatchNormStatistics(inputs[0], module.running_mean, module.running_var)  # type: ignore[arg-type]
-            )
-
-    def train(self, mode: bool = True) -> DiscrepancyCritic:
-        super().train(mode)
-        self.teacher.eval()  # the teacher never leaves eval mode
-        return self
-
-    def _run_teacher(self, x: Tensor) -> tuple[Tensor, list[Tensor] | None, list[BatchNormStatistics] | None]:
-        self._bn_records = [] if self.bn_statistics else None
-        try:
-            if self.features:
-                logits, feats = self.teacher.forward_with_features(x)
-            else:
-                logits, feats = self.teacher(x), None
-            return logits, feats, self._bn_records
-        finally:
-            self._bn_records = None
-
-    @contextlib.contextmanager
-    def reuse_teacher(self, x: Tensor, logits: Tensor | None = None) -> Iterator[None]:
-        """Within the block, forwards on this very tensor ``x`` reuse one teacher pass (no gradient to x), or
-        the given teacher ``logits`` (no teacher pass at all; without features or BN statistics)."""
-        if logits is not None:
-            self._cached = (x, logits, None, None)
+    def forward(self, x: Tensor, precomputed: TeacherPass | None = None) -> Tensor | tuple[Tensor, KDAux]:
+        """The discrepancy on ``x``; ``precomputed``: the teacher's pass on this very ``x`` (no teacher forward
+        then, and no gradient through the teacher to ``x``)."""
+        if precomputed is None:
+            teacher = self.teacher(x)
+        elif self.features and precomputed.features is None:
+            raise ValueError("attention transfer needs the teacher's features, which the precomputed pass lacks")
         else:
-            with torch.no_grad():
-                self._cached = (x, *self._run_teacher(x))
-        try:
-            yield
-        finally:
-            self._cached = None
-
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, KDAux]:
-        if self._cached is not None and self._cached[0] is x:
-            teacher_logits, teacher_features, teacher_bn = self._cached[1:]
-        else:
-            teacher_logits, teacher_features, teacher_bn = self._run_teacher(x)
+            teacher = precomputed
         if self.features:
             student_logits, student_features = self.student.forward_with_features(x)
         else:
             student_logits, student_features = self.student(x), None
-        d = self.discrepancy(teacher_logits, student_logits)
+        d = self.discrepancy(teacher.logits, student_logits)
         if not self.aux:
             return d
-        return d, KDAux(teacher_logits, teacher_features, student_features, teacher_bn)
+        return d, KDAux(teacher.logits, teacher.features, student_features, teacher.bn)

@@ -1,6 +1,7 @@
 """Data-free distillation as a session "game": generator + (teacher, student) critic on the shared engine."""
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping
 from dataclasses import replace
@@ -8,36 +9,24 @@ from dataclasses import replace
 import torch
 from torch import Tensor, nn
 
+from dfkd.config.load import RecipeError
 from dfkd.distill.attention import attention_transfer_loss
 from dfkd.distill.config import DistillRecipe
 from dfkd.distill.critic import DiscrepancyCritic, KDAux
 from dfkd.distill.memory import ReplayMemory
 from dfkd.distill.methods import METHODS, RoundContext
 from dfkd.distill.priors import image_prior, teacher_prior
+from dfkd.distill.teacher_pass import FrozenTeacher, TeacherPass
 from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, Objective, StepStats, summarize
 from dfkd.losses import DISCREPANCIES, KD_OBJECTIVES
 from dfkd.models import create_model
 from dfkd.runtime import AUTOCAST_DTYPES, build_optimizer, build_scheduler
+from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo
 
 GRID_SIZE = 64
 # The keyword under which a generator takes its output size (the teacher's input size is passed on).
 GENERATOR_SIZE_KWARG = {"dfad_generator": "img_size", "zskt_generator": "img_size", "dcgan_generator": "resolution"}
-
-
-class Normalizer(nn.Module):
-    """x in [0, 1] -> (x - mean) / std, the teacher's input normalisation."""
-
-    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return (x - self.mean) / self.std
-
-    def inverse(self, x: Tensor) -> Tensor:
-        return x * self.std + self.mean
 
 
 def _discrepancy(recipe: DistillRecipe):  # type: ignore[no-untyped-def]
@@ -70,6 +59,9 @@ class DistillGame:
     Logged per round: the engine's losses, gamma statistics and guarded-sample counts, learning rates.
     Evaluated: the student's top-1 accuracy on the teacher's test data, and its agreement with the teacher.
     ``images_per_step`` counts the generated images the student trains on per round.
+
+    The game keeps its own references to teacher, student, generator and latent size (taken when it builds
+    them), so wrapping the networks (e.g. for data parallelism) hides nothing it needs.
     """
 
     image_range = (0.0, 1.0)
@@ -85,6 +77,11 @@ class DistillGame:
     ) -> None:
         if teacher_info.mean is None or teacher_info.std is None:
             raise ValueError("the teacher's input normalisation (mean/std) must be known before distillation")
+        if recipe.loss.attention_beta > 0 and recipe.replay.capacity and recipe.replay.steps:
+            raise RecipeError(
+                "replay keeps only the teacher's logits, but attention transfer (loss.attention_beta) needs its "
+                "features in every student step: set replay.steps=0 or loss.attention_beta=0"
+            )
         self.recipe = recipe
         self.device = device
         self.input_size = tuple(teacher_info.input_size)
@@ -96,14 +93,16 @@ class DistillGame:
         size_key = GENERATOR_SIZE_KWARG.get(recipe.generator.arch, "img_size")
         generator_kwargs = {size_key: size, "channels": channels, **recipe.generator.kwargs}
         self.generator = create_model(recipe.generator.arch, **generator_kwargs).to(device)
-        self.critic = DiscrepancyCritic(
+        self.nz = int(self.generator.nz)  # type: ignore[arg-type]
+        self.teacher = FrozenTeacher(
             teacher.to(device),
-            self.student,
-            _discrepancy(recipe),
             features=recipe.loss.attention_beta > 0,
             bn_statistics=bool(recipe.loss.priors.get("bn")),
-            aux=teacher_prior(recipe.loss.priors) is not None,
         )
+        self.critic = DiscrepancyCritic(
+            self.teacher, self.student, _discrepancy(recipe), aux=teacher_prior(recipe.loss.priors) is not None
+        )
+        self.autocast_dtype = AUTOCAST_DTYPES[recipe.run.precision]
         self.student_optimizer = build_optimizer(self.student.parameters(), recipe.student.optimizer)
         self.generator_optimizer = build_optimizer(self.generator.parameters(), recipe.generator.optimizer)
         trained = [self.student_optimizer] + ([] if recipe.method == "noise" else [self.generator_optimizer])
@@ -115,7 +114,7 @@ class DistillGame:
             self.generator_optimizer,
             self.student_optimizer,
             EngineConfig(
-                autocast_dtype=AUTOCAST_DTYPES[recipe.run.precision],
+                autocast_dtype=self.autocast_dtype,
                 coupling=recipe.engine.coupling,
                 max_consecutive_skips=recipe.engine.max_consecutive_skips,
                 critic_clip_norm=recipe.optim.student_clip_norm,
@@ -126,14 +125,13 @@ class DistillGame:
         self.images_per_step = recipe.batch_size * recipe.student_steps
         self.rng = torch.Generator(device=device)
         self.rng.manual_seed(recipe.run.seed)
-        self.nz = int(self.generator.nz)  # type: ignore[arg-type]
         self.fixed_z = torch.randn(GRID_SIZE, self.nz, generator=self.rng, device=device)
         self.eval_images, self.eval_labels = eval_images, eval_labels
         replay = recipe.replay
         self.memory = ReplayMemory(replay.capacity, device) if replay.capacity and replay.steps else None
         self.images_per_step += recipe.batch_size * (replay.steps if self.memory is not None else 0)
         self._noise_pool: Tensor | None = None
-        self.teacher_eval_predictions = self._predictions(self.critic.teacher)
+        self.teacher_eval_predictions = self._predictions(teacher)
 
     # ------------------------------------------------------------------ batches
     def _draw(self) -> AdversarialBatch:
@@ -149,23 +147,35 @@ class DistillGame:
         index = torch.randint(self._noise_pool.shape[0], (self.recipe.batch_size,), generator=self.rng, device=self.device)
         return self._noise_pool[index]
 
+    # ------------------------------------------------------------------ teacher
+    def _teacher_pass(self, x: Tensor) -> TeacherPass:
+        """The teacher's pass on ``x`` for student-only steps to reuse: no gradient, the run's precision, no BN
+        statistics (only generator updates read them)."""
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.autocast_dtype)
+            if self.autocast_dtype is not None
+            else contextlib.nullcontext()
+        )
+        with torch.no_grad(), autocast:
+            return self.teacher(x, bn_statistics=False)
+
     # ------------------------------------------------------------------ Game protocol
     def _replay(self) -> list[StepStats]:
-        """Store fresh samples with the teacher's logits, then extra student steps on remembered ones."""
+        """Store fresh samples with the teacher's logits, then extra student steps on remembered ones (the
+        stored logits are their teacher pass: no teacher forward in these steps)."""
         assert self.memory is not None
         for _ in range(self.recipe.replay.per_round):
             fake = self.engine.generate(self._draw())
-            with torch.no_grad():
-                self.memory.add(fake, self.critic.teacher(fake))
+            self.memory.add(fake, self._teacher_pass(fake).logits)
         stats = []
         for _ in range(self.recipe.replay.steps):
             images, logits = self.memory.sample(self.recipe.batch_size, self.rng)
-            with self.critic.reuse_teacher(images, logits):
-                stats.append(self.engine.critic_step(self._draw(), fake=images))
+            stats.append(self.engine.critic_step(self._draw(), fake=images, precomputed=TeacherPass(logits)))
         return stats
 
     def train_step(self, step: int) -> Mapping[str, float]:
-        stats = self.method(RoundContext(self.engine, self.critic, self._draw, self.recipe.student_steps, self._noise))
+        context = RoundContext(self.engine, self._teacher_pass, self._draw, self.recipe.student_steps, self._noise)
+        stats = self.method(context)
         if self.memory is not None:
             stats += self._replay()
         for scheduler in self.schedulers:

@@ -7,8 +7,10 @@
   one generator update on a fresh batch against the updated student.
 * ``zskt`` -- ZSKT (Micaelli & Storkey 2019): one generator update, then ``student_steps`` (10) student updates
   on the same z. The published loop re-runs the generator and keeps the teacher's outputs for the student
-  steps; here the batch is generated once and the teacher's outputs are reused -- numerically the same
-  (the generator does not change between student steps), and it is ZSKT's own saving of teacher passes.
+  steps; here the batch is generated once and one teacher pass on it (without gradient) is handed to every
+  student step -- numerically the same (neither generator nor teacher changes between student steps), and
+  it is ZSKT's own saving: two teacher forwards per round (the generator update's and this one), whatever
+  ``student_steps``.
 * ``noise`` -- the control: student updates on a fixed pool of random inputs; the generator is never trained.
 """
 from __future__ import annotations
@@ -18,15 +20,18 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from dfkd.distill.critic import DiscrepancyCritic
+from dfkd.distill.teacher_pass import TeacherPass
 from dfkd.engine import AdversarialBatch, AdversarialEngine, StepStats, one_stage_round, two_stage_round
 from dfkd.registry import Registry
 
 
 @dataclass
 class RoundContext:
+    """What a method works with. ``teacher_pass(x)``: the teacher's pass on ``x`` without gradient, for
+    student-only steps on that very batch to reuse (``engine.critic_step(batch, x, precomputed=...)``)."""
+
     engine: AdversarialEngine
-    critic: DiscrepancyCritic
+    teacher_pass: Callable[[Tensor], TeacherPass]
     draw: Callable[[], AdversarialBatch]
     student_steps: int
     noise: Callable[[], Tensor]
@@ -51,8 +56,8 @@ def zskt(ctx: RoundContext) -> list[StepStats]:
     batch = ctx.draw()
     stats = [ctx.engine.generator_step(batch)]
     fake = ctx.engine.generate(batch)
-    with ctx.critic.reuse_teacher(fake):
-        stats += [ctx.engine.critic_step(batch, fake=fake) for _ in range(ctx.student_steps)]
+    teacher = ctx.teacher_pass(fake)
+    stats += [ctx.engine.critic_step(batch, fake=fake, precomputed=teacher) for _ in range(ctx.student_steps)]
     return stats
 
 

@@ -25,7 +25,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from dfkd.distill.critic import BatchNormStatistics, KDAux
+from dfkd.distill.critic import KDAux
+from dfkd.distill.teacher_pass import BatchNormStatistics
 from dfkd.registry import Registry
 
 

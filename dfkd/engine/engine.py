@@ -181,10 +181,18 @@ class AdversarialEngine:
             generator_stats = self._generator_update(batch, fake, restore_generator)
         return critic_stats, generator_stats
 
-    def critic_step(self, batch: AdversarialBatch, fake: Tensor | None = None) -> StepStats:
-        """Critic-only update on freshly generated, detached fakes (or on the given ``fake`` inputs)."""
+    def critic_step(
+        self, batch: AdversarialBatch, fake: Tensor | None = None, precomputed: object | None = None
+    ) -> StepStats:
+        """Critic-only update on freshly generated, detached fakes (or on the given ``fake`` inputs).
+
+        ``precomputed`` (only with ``fake``): a side input the critic receives with that fake batch, as the
+        keyword ``precomputed`` -- values it would otherwise compute from the batch itself (e.g. the outputs
+        of a frozen network, reused over several steps). The engine only passes it on."""
         if fake is not None:
-            return self._critic_update(batch, fake.detach())
+            return self._critic_update(batch, fake.detach(), precomputed)
+        if precomputed is not None:
+            raise ValueError("critic_step: `precomputed` belongs to a given fake batch; pass `fake` too")
         with self._snapshots(generator=True, critic=False) as restore_generator:
             fake = self.generate(batch)
             stats = self._critic_update(batch, fake)
@@ -205,12 +213,12 @@ class AdversarialEngine:
             return self._generator_update(batch, fake, restore_generator)
 
     # ------------------------------------------------------------------ halves
-    def _critic_update(self, batch: AdversarialBatch, fake: Tensor) -> StepStats:
+    def _critic_update(self, batch: AdversarialBatch, fake: Tensor, precomputed: object | None = None) -> StepStats:
         self._zero_grads(critic=True, generator=False)
         with self._snapshots(generator=False, critic=True) as restore:
             with self._autocast():
                 y_real, aux_real = self._score_real(batch)
-                y_fake, aux_fake = self._score(fake, batch.fake_labels)
+                y_fake, aux_fake = self._score(fake, batch.fake_labels, precomputed)
             d = output_derivatives(self.objective, y_real, y_fake)
             extra = self._penalty_terms(batch, fake)
             if self.objective.critic_aux_loss is not None:
@@ -272,8 +280,9 @@ class AdversarialEngine:
             return self.generator(batch.z)
         return self.generator(batch.z, batch.fake_labels)
 
-    def _score(self, x: Tensor, labels: Tensor | None) -> tuple[Tensor, object]:
-        out = self.critic(x) if labels is None else self.critic(x, labels)
+    def _score(self, x: Tensor, labels: Tensor | None, precomputed: object | None = None) -> tuple[Tensor, object]:
+        args = (x,) if labels is None else (x, labels)
+        out = self.critic(*args) if precomputed is None else self.critic(*args, precomputed=precomputed)
         scores, aux = out if isinstance(out, tuple) else (out, None)
         if scores.numel() != x.shape[0]:
             raise ValueError(

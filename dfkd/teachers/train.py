@@ -16,13 +16,13 @@ from torch import Tensor
 from dfkd.data import TensorBatches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
-from dfkd.distill.game import Normalizer
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.launch import plan_run
 from dfkd.runs.session import SessionConfig, run_session
 from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler
 from dfkd.teachers.config import TeacherRecipe
+from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo, save_teacher
 
 
