@@ -70,7 +70,8 @@ class FrozenTeacher(nn.Module):
         self.network = network
         self.features = features
         self.bn_statistics = bn_statistics
-        if bn_statistics and not running_stat_batchnorms(network):
+        self._bn_layers = tuple(running_stat_batchnorms(network)) if bn_statistics else ()
+        if bn_statistics and not self._bn_layers:
             raise ValueError("the BN-statistics prior needs a teacher with BatchNorm layers (with running statistics)")
 
     def train(self, mode: bool = True) -> FrozenTeacher:
@@ -81,8 +82,7 @@ class FrozenTeacher(nn.Module):
         passes whose statistics no one reads, e.g. those reused by student-only steps)."""
         records: list[BatchNormStatistics] | None = [] if self.bn_statistics and bn_statistics else None
         hooks = [] if records is None else [
-            layer.register_forward_hook(functools.partial(_record, records))
-            for layer in running_stat_batchnorms(self.network)
+            layer.register_forward_hook(functools.partial(_record, records)) for layer in self._bn_layers
         ]
         try:
             if self.features:
