@@ -4,13 +4,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from dfkd.data.datasets import is_image_folder
+from dfkd.data.datasets import dataset_spec, is_image_folder
 from dfkd.data.eval import evaluate_accuracy
 from dfkd.data.loading import load_split
 from dfkd.distill.game import Normalizer
 from dfkd.runtime import resolve_device
 from dfkd.teachers.ensure import match_input_size
-from dfkd.teachers.load import OptionNames, TeacherLoadError, TeacherRequest, load_teacher
+from dfkd.teachers.load import OptionNames, TeacherRequest, load_teacher
 from dfkd.teachers.record import TeacherInfo
 
 EVAL_OPTIONS = OptionNames(
@@ -43,18 +43,17 @@ def evaluate_checkpoint(
 ) -> CheckpointEvaluation:
     """Top-1 accuracy of a checkpoint on the test split of ``data``.
 
-    Normalisation: the recorded one, else ``mean``/``std``, else the dataset's (reported as such). An image
-    folder is resized to the input size the checkpoint records; any other dataset must match it.
+    The checkpoint's classes must be the dataset's. Normalisation: the recorded one, else ``mean``/``std``, else
+    the dataset's (reported in ``from_dataset``). An image folder is resized to the input size the checkpoint
+    records; any other dataset must match it.
     """
-    request = TeacherRequest(checkpoint, arch=arch, arch_kwargs=arch_kwargs, mean=mean, std=std, options=EVAL_OPTIONS)
+    classes = dataset_spec(data, root=root).num_classes
+    request = TeacherRequest(checkpoint, arch=arch, arch_kwargs=arch_kwargs, num_classes=classes, mean=mean, std=std,
+                             options=EVAL_OPTIONS)
     model, info = load_teacher(request)
     square = info.input_size is not None and info.input_size[1] == info.input_size[2]
     size = info.input_size[2] if square and is_image_folder(data) else None  # type: ignore[index]
     images, labels, spec = load_split(data, "test", root=root, download=download, max_items=max_items, image_size=size)
-    if info.num_classes != spec.num_classes:
-        raise TeacherLoadError(
-            f"{checkpoint}: the model has {info.num_classes} classes, {data} has {spec.num_classes} (--data)"
-        )
     info = match_input_size(info, spec, checkpoint, EVAL_OPTIONS)
     from_dataset = tuple(key for key in ("mean", "std") if getattr(info, key) is None)
     info = replace(info, mean=info.mean or spec.mean, std=info.std or spec.std)

@@ -160,7 +160,7 @@ def _build(arch: str, kwargs: Mapping[str, object], num_classes: int, file: str,
         call_kwargs.setdefault("num_classes", num_classes)
     try:
         model = builder(**call_kwargs)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, KeyError, AssertionError) as err:  # what builders raise for unfit arguments
         raise TeacherLoadError(
             f"{file}: cannot build teacher architecture {arch!r} with {call_kwargs}: {err} ({options.arch}, "
             f"{options.arch_kwargs})"

@@ -4,7 +4,8 @@ A dfkd teacher file is a ``weights_only``-loadable dict::
 
     {"format": "dfkd.teacher/1", "info": {...TeacherInfo...}, "state_dict": {...}}
 
-``info`` records architecture (a dfkd/timm model name or ``package.module:callable``), its keyword arguments,
+``info`` records architecture (a dfkd/timm model name; a ``package.module:callable`` is recorded as well, but
+loading such a file needs the user to name it, see :mod:`dfkd.teachers.load`), its keyword arguments,
 number of classes, input size, input normalisation (mean/std), test accuracy, the dataset it was trained on
 and a sha256 of the weights, verified on load.
 """
