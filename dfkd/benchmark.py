@@ -92,8 +92,9 @@ def format_timings(timings: Sequence[Timing], baseline: str) -> str:
 # ---------------------------------------------------------------------------------------------- distillation
 def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
     """The recipe's teacher if its checkpoint exists, else a random one of ``teacher.arch`` (same cost)."""
-    from dfkd.distill.job import _complete_info, ensure_teacher
+    from dfkd.distill.job import _complete_info
     from dfkd.models import create_model
+    from dfkd.teachers.ensure import ensure_teacher
     from dfkd.teachers.record import TeacherInfo
 
     cfg = recipe.teacher

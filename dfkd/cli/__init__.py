@@ -34,13 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message tells the user what to fix: printed without a traceback."""
     from dfkd.config.load import RecipeError
-    from dfkd.data.errors import DataNotFoundError
+    from dfkd.data.errors import DataError, DataNotFoundError
     from dfkd.engine import CouplingError, NonFiniteError
     from dfkd.runs.checkpoint import CheckpointError
     from dfkd.runs.session import SessionError
     from dfkd.teachers.load import TeacherLoadError
 
-    return (RecipeError, DataNotFoundError, TeacherLoadError, CheckpointError, SessionError, CouplingError, NonFiniteError)
+    return (RecipeError, DataNotFoundError, DataError, TeacherLoadError, CheckpointError, SessionError, CouplingError,
+            NonFiniteError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from torch.utils.data import Dataset
 
-from dfkd.data.errors import DataNotFoundError
+from dfkd.data.errors import DataError, DataNotFoundError
 from dfkd.data.folder import build_image_folder, folder_spec
 from dfkd.data.shapes import PATTERNS_MEAN, PATTERNS_STD, SHAPE_CLASSES, SHAPES_MEAN, SHAPES_STD, ShapesDataset
 from dfkd.data.sources import SPLITS, DatasetRequest, RegisteredDataset, Split
@@ -26,7 +26,7 @@ from dfkd.data.spec import DatasetSpec
 from dfkd.data.torchvision_sets import TORCHVISION_DATASETS
 from dfkd.data.transforms import SUPPORTED_CHANNELS, image_pipeline
 
-__all__ = ["DATASETS", "DataNotFoundError", "DatasetSpec", "build_dataset", "dataset_spec"]
+__all__ = ["DATASETS", "DataNotFoundError", "DatasetSpec", "build_dataset", "dataset_spec", "is_image_folder"]
 
 SHAPES_SPEC = DatasetSpec(
     name="shapes", num_classes=len(SHAPE_CLASSES), image_size=32, channels=3,
@@ -64,16 +64,22 @@ def _looks_like_path(name_or_path: str) -> bool:
 
 
 def _registered(name_or_path: str) -> RegisteredDataset | None:
-    """The registry entry, None for an image-folder path, ValueError for an unknown name."""
+    """The registry entry, None for an image-folder path, :class:`DataError` for an unknown name."""
     entry = DATASETS.get(name_or_path.lower())
     if entry is not None:
         return entry
     if Path(name_or_path).expanduser().is_dir() or _looks_like_path(name_or_path):
         return None
-    raise ValueError(
+    raise DataError(
         f"unknown dataset {name_or_path!r}: expected one of {sorted(DATASETS)} or the path of an image-folder "
         f"directory"
     )
+
+
+def is_image_folder(name_or_path: str) -> bool:
+    """Whether ``name_or_path`` names an image folder rather than a registered dataset (:class:`DataError` for an
+    unknown name)."""
+    return _registered(name_or_path) is None
 
 
 def _check_options(split: str, image_size: int | None, channels: int | None) -> None:
@@ -119,7 +125,9 @@ def build_dataset(
 
     ``root``: directory holding (or receiving) torchvision datasets. ``download``: fetch missing torchvision data
     (needs network); missing data raises :class:`DataNotFoundError` naming the root and the fix.
-    ``image_size``: resize (shorter side) + center-crop to this size (``shapes`` renders at it directly).
+    ``image_size``: resize (shorter side) + center-crop to this size (``shapes`` renders at it directly). Image
+    folders are always resized: without ``image_size``, to the size :func:`dataset_spec` reports (the first
+    image's shorter side), so that a folder of mixed image sizes gives equally sized items.
     ``train_transform``: add RandomCrop(size, padding=4) + RandomHorizontalFlip (flip skipped for digits).
     ``channels``: convert to 1 or 3 channels; None keeps the native count (MNIST 1, others 3).
     """
@@ -127,13 +135,10 @@ def build_dataset(
     entry = _registered(name_or_path)
     if entry is None:
         path = Path(name_or_path).expanduser()
-        size = image_size
-        if size is None and train_transform:  # random crops need the size: take it from the first image
-            size = folder_spec(path).image_size
+        size = image_size if image_size is not None else folder_spec(path).image_size
         transform = image_pipeline(
-            output_size=size, resize=image_size is not None, train_transform=train_transform, hflip=True,
-            channels=channels,
-        )  # fmt: skip
+            output_size=size, resize=True, train_transform=train_transform, hflip=True, channels=channels
+        )
         return build_image_folder(path, DatasetRequest(Path(root), split, download, size, transform))
     output_size = entry.spec.image_size if image_size is None else image_size
     resize = output_size != entry.spec.image_size and not entry.renders_any_size

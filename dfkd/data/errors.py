@@ -13,3 +13,8 @@ class DataNotFoundError(FileNotFoundError):
 
     The message names the dataset, the directory that was searched and how to fix it.
     """
+
+
+class DataError(ValueError):
+    """Data that cannot be used as it is: an unknown dataset name, an unreadable image file. The message names it
+    and what was expected."""

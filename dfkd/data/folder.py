@@ -7,7 +7,7 @@ from PIL import Image
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from dfkd.data.errors import DataNotFoundError
+from dfkd.data.errors import DataError, DataNotFoundError
 from dfkd.data.sources import SPLITS, DatasetRequest, Split
 from dfkd.data.spec import DatasetSpec
 
@@ -43,12 +43,26 @@ def class_names(directory: Path) -> list[str]:
     return names
 
 
+def _unreadable(file: object, err: Exception) -> DataError:
+    return DataError(f"{file}: cannot read this image ({err}); the file is corrupt or truncated: replace or remove it")
+
+
+def load_rgb(path: str) -> Image.Image:
+    """One image file as RGB; a file PIL cannot decode (corrupt, truncated, not an image) is a :class:`DataError`
+    naming it."""
+    try:
+        with open(path, "rb") as handle:
+            return Image.open(handle).convert("RGB")
+    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBombError, ...
+        raise _unreadable(path, err) from err
+
+
 def build_image_folder(path: Path, request: DatasetRequest) -> ImageFolder:
     """ImageFolder over the split directory; images are loaded as RGB and passed through ``request.transform``."""
     directory = split_directory(path, request.split)
     class_names(directory)
     try:
-        return ImageFolder(str(directory), transform=request.transform)
+        return ImageFolder(str(directory), transform=request.transform, loader=load_rgb)
     except FileNotFoundError as err:  # torchvision: a class folder without any readable image file
         raise _not_found(directory, str(err)) from err
 
@@ -57,16 +71,19 @@ def _first_image_size(directory: Path) -> int:
     for name in class_names(directory):
         for file in sorted((directory / name).iterdir()):
             if file.suffix.lower() in IMG_EXTENSIONS:
-                with Image.open(file) as image:
-                    return min(image.size)
+                try:
+                    with Image.open(file) as image:
+                        return min(image.size)
+                except Exception as err:  # as in load_rgb
+                    raise _unreadable(file, err) from err
     raise _not_found(directory, f"no image files ({', '.join(IMG_EXTENSIONS)}) in its class folders")
 
 
 def folder_spec(path: Path, image_size: int | None = None) -> DatasetSpec:
     """Spec of an image folder: classes from the train split (or the folder itself), 3 channels, ImageNet stats.
 
-    Without ``image_size`` the shorter side of the first image is reported (give ``image_size`` for folders of
-    mixed or non-square sizes).
+    Without ``image_size`` the shorter side of the first image is reported: the size every image of the folder is
+    resized (shorter side) and center-cropped to when the dataset is built without ``image_size``.
     """
     directory = split_directory(path, "train") if (path / "train").is_dir() else split_directory(path, "test")
     classes = tuple(class_names(directory))

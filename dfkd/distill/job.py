@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dfkd.config.load import load_recipe, read_yaml_mapping, recipe_hash
+from dfkd.config.load import load_recipe
 from dfkd.data.loading import load_split
 from dfkd.data.spec import DatasetSpec
-from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe, TeacherSection
+from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe
 from dfkd.distill.critic import running_stat_batchnorms
 from dfkd.distill.game import DistillGame
 from dfkd.recipes import packaged_recipe
@@ -26,55 +26,9 @@ from dfkd.runs.launch import holds_run, plan_run
 from dfkd.runs.run_dir import RunDir
 from dfkd.runs.session import SessionConfig, run_session
 from dfkd.runtime import apply_run_settings
-from dfkd.teachers.config import TeacherRecipe
-from dfkd.teachers.load import TeacherLoadError, TeacherRequest, load_teacher
+from dfkd.teachers.ensure import ensure_teacher, match_input_size
+from dfkd.teachers.load import TeacherLoadError
 from dfkd.teachers.record import TeacherInfo, save_teacher
-from dfkd.teachers.train import train_teacher
-
-
-def ensure_teacher(cfg: TeacherSection) -> tuple[nn.Module, TeacherInfo]:
-    """Load the teacher; if its file is missing and ``train_if_missing``, train it first (resuming an
-    interrupted teacher run)."""
-    path = Path(cfg.checkpoint)
-    if not path.is_file():
-        if not cfg.train_if_missing:
-            raise TeacherLoadError(
-                f"{path}: teacher checkpoint not found. Train one with `dfkd train-teacher RECIPE` (e.g. "
-                "recipes/teacher/cifar10-resnet34.yaml), point teacher.checkpoint at your own weights, or set "
-                "teacher.train_if_missing=true"
-            )
-        teacher_recipe = cfg.teacher_recipe or packaged_recipe("quickstart-teacher")
-        overrides = [f"output={path}"]
-        recipe = load_recipe(TeacherRecipe, teacher_recipe, overrides)
-        resume = _interrupted_teacher_run(recipe)
-        print(f"{path} not found: training the teacher first ({teacher_recipe})"
-              + (f", continuing the interrupted run {resume}" if resume else ""))
-        if resume:  # train it to its end, whatever time limit the interrupted run had
-            trained, _ = train_teacher(None, ["logging.max_wall_s=null"], resume=resume)
-        else:
-            trained, _ = train_teacher(teacher_recipe, overrides)
-        if trained is None:
-            raise TeacherLoadError(f"{path}: the teacher's training stopped before its end; run again to continue it")
-    request = TeacherRequest(
-        checkpoint=str(path),
-        arch=cfg.arch,
-        arch_kwargs=cfg.arch_kwargs,
-        num_classes=cfg.num_classes,
-        mean=cfg.mean,
-        std=cfg.std,
-    )
-    return load_teacher(request)
-
-
-def _interrupted_teacher_run(recipe: TeacherRecipe) -> str | None:
-    """The run directory of an interrupted training of exactly this teacher recipe, if there is one: resuming it
-    saves the work. Any other run under that name (another recipe, another output) is left alone."""
-    previous = Path(recipe.run.root) / recipe.run.name
-    if not ((previous / "checkpoints" / "last.pt").is_file() and (previous / "recipe.yaml").is_file()):
-        return None
-    saved = read_yaml_mapping(previous / "recipe.yaml")
-    same = recipe_hash(saved, ignore=("logging",)) == recipe_hash(recipe, ignore=("logging",))
-    return str(previous) if same else None
 
 
 def _check_bn_prior(recipe: DistillRecipe, teacher: nn.Module) -> None:
@@ -95,7 +49,7 @@ def _complete_info(info: TeacherInfo, spec: DatasetSpec, checkpoint: str) -> Tea
         print(f"{checkpoint} does not record its input normalisation: using {spec.name}'s mean/std "
               "(set teacher.mean / teacher.std if the teacher was trained otherwise)")
         info = replace(info, mean=spec.mean, std=spec.std)
-    return info
+    return match_input_size(info, spec, checkpoint)
 
 
 def export_student(game: DistillGame, info: TeacherInfo, path: Path, accuracy: float | None) -> None:

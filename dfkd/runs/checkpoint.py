@@ -19,6 +19,12 @@ import torch
 from dfkd.runs.atomic import atomic_torch_save
 
 
+# How torch's weights_only unpickler names a refused global: "Unsupported global: GLOBAL os.system was not an
+# allowed global by default" and, for blocked modules, "Trying to load unsupported GLOBAL posix.system whose
+# module posix is blocked".
+_REFUSED_GLOBAL = re.compile(r"unsupported (?:global:\s*)?GLOBAL\s+([\w.]+)", re.IGNORECASE)
+
+
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or holds objects that ``weights_only=True`` refuses to load."""
 
@@ -34,6 +40,8 @@ def load_checkpoint(path: str | PurePath, map_location: str | torch.device = "cp
     Raises :class:`CheckpointError` naming the file when it is missing, unreadable, corrupt or refused.
     """
     file = Path(path)
+    if file.is_dir():
+        raise CheckpointError(f"{file}: is a directory; expected a checkpoint file")
     if not file.is_file():
         raise CheckpointError(f"{file}: checkpoint not found")
     try:
@@ -42,7 +50,7 @@ def load_checkpoint(path: str | PurePath, map_location: str | torch.device = "cp
         raise CheckpointError(f"{file}: cannot read checkpoint: {exc.strerror or exc}") from exc
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
         text = str(exc)
-        refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        refused = _REFUSED_GLOBAL.search(text)
         if refused:
             raise CheckpointError(
                 f"{file}: refused to load: it contains the Python object {refused.group(1)}, and checkpoints "

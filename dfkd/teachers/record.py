@@ -4,16 +4,18 @@ A dfkd teacher file is a ``weights_only``-loadable dict::
 
     {"format": "dfkd.teacher/1", "info": {...TeacherInfo...}, "state_dict": {...}}
 
-``info`` records architecture (a dfkd/timm model name or ``package.module:callable``), its keyword arguments,
+``info`` records architecture (a dfkd/timm model name; a ``package.module:callable`` is recorded as well, but
+loading such a file needs the user to name it, see :mod:`dfkd.teachers.load`), its keyword arguments,
 number of classes, input size, input normalisation (mean/std), test accuracy, the dataset it was trained on
 and a sha256 of the weights, verified on load.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -25,9 +27,12 @@ FORMAT = "dfkd.teacher/1"
 
 @dataclass(frozen=True)
 class TeacherInfo:
+    """What a teacher file records. ``input_size`` is ``(C, H, W)``; None only for bare weights, whose input size
+    comes from the data they meet (:func:`dfkd.teachers.ensure.match_input_size`)."""
+
     arch: str
     num_classes: int
-    input_size: tuple[int, int, int]
+    input_size: tuple[int, int, int] | None
     mean: tuple[float, ...] | None
     std: tuple[float, ...] | None
     accuracy: float | None = None
@@ -37,28 +42,58 @@ class TeacherInfo:
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
-        out["input_size"] = list(self.input_size)
+        out["input_size"] = None if self.input_size is None else list(self.input_size)
         out["mean"] = None if self.mean is None else list(self.mean)
         out["std"] = None if self.std is None else list(self.std)
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> TeacherInfo:
-        def floats(key: str) -> tuple[float, ...] | None:
-            value = data.get(key)
-            return None if value is None else tuple(float(v) for v in value)  # type: ignore[union-attr]
+    def from_dict(cls, data: object) -> TeacherInfo:
+        """Parse a file's ``info``; :class:`ValueError` naming the key for anything missing or malformed."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"'info' must be a mapping of the teacher's properties, got {type(data).__name__}")
+
+        def field_value(key: str, parse: Callable[[object], object], expected: str, required: bool = False) -> Any:
+            if data.get(key) is None:
+                if required:
+                    raise ValueError(f"info.{key} is missing (expected {expected})")
+                return None
+            try:
+                return parse(data[key])
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"info.{key}: expected {expected}, got {data[key]!r}") from err
+
+        def floats(value: object) -> tuple[float, ...]:
+            return tuple(float(v) for v in value)  # type: ignore[attr-defined]
+
+        def size(value: object) -> tuple[int, int, int]:
+            dims = tuple(int(v) for v in value)  # type: ignore[attr-defined]
+            if len(dims) != 3 or min(dims) < 1:
+                raise ValueError(value)
+            return dims  # type: ignore[return-value]
+
+        def kwargs(value: object) -> dict[str, object]:
+            if not isinstance(value, Mapping):
+                raise TypeError(value)
+            return {str(k): v for k, v in value.items()}
 
         return cls(
-            arch=str(data["arch"]),
-            num_classes=int(data["num_classes"]),  # type: ignore[arg-type]
-            input_size=tuple(int(v) for v in data["input_size"]),  # type: ignore[union-attr,arg-type]
-            mean=floats("mean"),
-            std=floats("std"),
-            accuracy=None if data.get("accuracy") is None else float(data["accuracy"]),  # type: ignore[arg-type]
-            dataset=None if data.get("dataset") is None else str(data["dataset"]),
-            arch_kwargs=dict(data.get("arch_kwargs") or {}),  # type: ignore[call-overload]
-            sha256=None if data.get("sha256") is None else str(data["sha256"]),
+            arch=field_value("arch", _text, "a model name", required=True),
+            num_classes=field_value("num_classes", int, "a number of classes", required=True),
+            input_size=field_value("input_size", size, "[channels, height, width]", required=True),
+            mean=field_value("mean", floats, "a list of per-channel means"),
+            std=field_value("std", floats, "a list of per-channel standard deviations"),
+            accuracy=field_value("accuracy", float, "a number"),
+            dataset=field_value("dataset", _text, "a dataset name"),
+            arch_kwargs=field_value("arch_kwargs", kwargs, "a mapping of keyword arguments") or {},
+            sha256=field_value("sha256", _text, "a hex digest"),
         )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
 
 
 def weights_sha256(state_dict: Mapping[str, Tensor]) -> str:

@@ -60,6 +60,6 @@ def test_user_errors_exit_2_without_traceback(tmp_path: Path, capsys: pytest.Cap
     assert main(["distill", str(recipe), "data.name=cifar10", f"data.root={tmp_path / 'none'}"]) == 2
     assert "data.download=true" in capsys.readouterr().err
     write_tiny_teacher(tmp_path / "bare.pt")
-    assert main(["eval", str(tmp_path / "bare.pt"), "--data", "cifar100", "--root", str(tmp_path)]) == 2
+    assert main(["eval", str(tmp_path / "bare.pt"), "--data", "cifar10", "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "pass --download" in err and "data.download" not in err  # eval names its own options

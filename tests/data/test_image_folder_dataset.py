@@ -53,3 +53,32 @@ def test_missing_or_empty_folder_raises(tmp_path: Path) -> None:
     _write_tree(tmp_path / "only_train" / "train")
     with pytest.raises(DataNotFoundError, match="no 'test' folder"):
         build_dataset(str(tmp_path / "only_train"), "test")
+
+
+def test_mixed_image_sizes_are_resized_to_the_reported_size(tmp_path: Path) -> None:
+    from dfkd.data.loading import load_split
+
+    _write_tree(tmp_path / "mixed", size=(24, 24), per_class=1)
+    Image.new("RGB", (40, 30), (10, 20, 30)).save(tmp_path / "mixed" / "cat" / "big.png")
+    Image.new("RGB", (12, 16), (10, 20, 30)).save(tmp_path / "mixed" / "dog" / "small.jpg")
+    images, labels, spec = load_split(str(tmp_path / "mixed"), "test")
+    assert spec.image_size == 24 and images.shape == (4, 3, 24, 24) and labels.tolist() == [0, 0, 1, 1]
+    images, _, spec = load_split(str(tmp_path / "mixed"), "test", image_size=8)
+    assert spec.image_size == 8 and images.shape == (4, 3, 8, 8)
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncated", "empty"])
+def test_an_unreadable_image_names_the_file(tmp_path: Path, damage: str) -> None:
+    from dfkd.data.errors import DataError
+
+    _write_tree(tmp_path / "folder")
+    bad = tmp_path / "folder" / "dog" / "1.png"
+    data = bad.read_bytes()
+    bad.write_bytes({"corrupt": b"\x89PNG not really", "truncated": data[: len(data) // 2], "empty": b""}[damage])
+    dataset = build_dataset(str(tmp_path / "folder"), "train")
+    with pytest.raises(DataError, match=rf"{bad}: cannot read this image .*corrupt or truncated"):
+        [dataset[i] for i in range(len(dataset))]
+    first = tmp_path / "folder" / "cat" / "0.png"  # the image dataset_spec measures
+    first.write_bytes(b"")
+    with pytest.raises(DataError, match=rf"{first}: cannot read this image"):
+        dataset_spec(str(tmp_path / "folder"))

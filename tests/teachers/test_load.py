@@ -84,6 +84,8 @@ def test_user_model_as_package_module_callable(tmp_path: Path) -> None:
     assert info.num_classes == 5 and _same_outputs(model, loaded)
     with pytest.raises(TeacherLoadError, match="cannot import"):
         load_teacher(TeacherRequest(str(tmp_path / "user.pt"), arch="tests.teachers.user_models:absent"))
+    with pytest.raises(TeacherLoadError, match="'not_installed_pkg'.*must be installed or on PYTHONPATH"):
+        load_teacher(TeacherRequest(str(tmp_path / "user.pt"), arch="not_installed_pkg.models:net"))
     with pytest.raises(TeacherLoadError, match="not callable"):
         load_teacher(TeacherRequest(str(tmp_path / "user.pt"), arch="tests.teachers.user_models:NOT_CALLABLE"))
 
@@ -91,7 +93,7 @@ def test_user_model_as_package_module_callable(tmp_path: Path) -> None:
 def test_class_mismatch_says_expected_and_found(tmp_path: Path) -> None:
     torch.save(_simple(num_classes=100).state_dict(), tmp_path / "c100.pt")
     request = TeacherRequest(str(tmp_path / "c100.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2}, num_classes=10)
-    with pytest.raises(TeacherLoadError, match=r"expects 10 .*has 100"):
+    with pytest.raises(TeacherLoadError, match=r"10 expected \(teacher.num_classes\), the checkpoint has 100"):
         load_teacher(request)
 
 
@@ -99,7 +101,7 @@ def test_architecture_mismatch_lists_keys_and_shapes(tmp_path: Path) -> None:
     torch.save(_simple().state_dict(), tmp_path / "w.pt")
     with pytest.raises(TeacherLoadError, match=r"do not fit architecture 'cifar_resnet18'.*missing key.*unexpected key"):
         load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="cifar_resnet18"))
-    with pytest.raises(TeacherLoadError, match="set teacher.arch"):
+    with pytest.raises(TeacherLoadError, match="without an architecture; give it with teacher.arch"):
         load_teacher(TeacherRequest(str(tmp_path / "w.pt")))
     info = TeacherInfo("simple_cnn", 10, (3, 32, 32), None, None, arch_kwargs={"width": 4, "depth": 2})
     save_teacher(tmp_path / "t.pt", _simple(), info)
@@ -129,3 +131,16 @@ def test_tampered_weights_fail_the_sha256_check(tmp_path: Path) -> None:
     torch.save(raw, tmp_path / "t.pt")
     with pytest.raises(TeacherLoadError, match="sha256"):
         load_teacher(TeacherRequest(str(tmp_path / "t.pt")))
+
+
+def test_a_right_architecture_with_other_sizes_is_not_told_to_change_the_architecture(tmp_path: Path) -> None:
+    torch.save(create_model("simple_cnn", num_classes=10, width=8, depth=2).state_dict(), tmp_path / "w.pt")
+    with pytest.raises(TeacherLoadError, match=r"shape mismatch.*layers are those of 'simple_cnn' with other sizes.*"
+                                               r"teacher.arch_kwargs") as info:
+        load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2}))
+    assert "another architecture" not in str(info.value)
+
+
+def test_a_directory_is_not_a_teacher_file(tmp_path: Path) -> None:
+    with pytest.raises(TeacherLoadError, match="is a directory; expected a teacher file"):
+        load_teacher(TeacherRequest(str(tmp_path)))
