@@ -299,7 +299,7 @@ class _Session:
     def non_finite_error(self, error: NonFiniteError) -> NonFiniteError:
         """``error`` with the step and the last good checkpoint (kept unchanged) added."""
         if self.good:
-            path, step = max(self.good.items(), key=lambda item: item[1])
+            path, step = max(self.good.items(), key=lambda item: (item[1], item[0] == self.run.last_checkpoint))
             kept = f"the last good checkpoint is {path} (step {step}), kept unchanged"
         else:
             kept = "no checkpoint was written before, so none is left to resume from"
