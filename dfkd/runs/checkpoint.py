@@ -28,6 +28,10 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or holds objects that ``weights_only=True`` refuses to load."""
 
 
+class NonFiniteStateError(NonFiniteError):
+    """A state about to be saved holds an inf or NaN; nothing was written."""
+
+
 def _floating_tensors(state: object, name: str) -> Iterator[tuple[str, torch.Tensor]]:
     if isinstance(state, torch.Tensor):
         if (state.is_floating_point() or state.is_complex()) and state.numel():
@@ -57,19 +61,19 @@ def non_finite_entries(state: object) -> list[str]:
 
 
 def check_finite(path: str | PurePath, state: object) -> None:
-    """Raise :class:`~dfkd.engine.NonFiniteError` naming ``path`` and the offending tensors if ``state`` holds
-    an inf or NaN (see :func:`non_finite_entries`)."""
+    """Raise :class:`NonFiniteStateError` (a :class:`~dfkd.engine.NonFiniteError`) naming ``path`` and the
+    offending tensors if ``state`` holds an inf or NaN (see :func:`non_finite_entries`)."""
     bad = non_finite_entries(state)
     if bad:
         shown = ", ".join(bad[:5]) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
-        raise NonFiniteError(f"{path} not written: non-finite values (inf/NaN) in {shown}")
+        raise NonFiniteStateError(f"{path} not written: non-finite values (inf/NaN) in {shown}")
 
 
 def save_checkpoint(path: str | PurePath, state: Mapping[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically (the previous file survives a crash mid-write).
 
-    A state with a non-finite floating tensor is refused with :class:`~dfkd.engine.NonFiniteError` before
-    anything is written (:func:`check_finite`): the previous file stays.
+    A state with a non-finite floating tensor is refused with :class:`NonFiniteStateError` before anything is
+    written (:func:`check_finite`): the previous file stays.
     """
     check_finite(path, state)
     atomic_torch_save(dict(state), path)

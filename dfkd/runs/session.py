@@ -57,7 +57,13 @@ from tqdm import tqdm
 
 from dfkd.config.load import read_yaml_mapping, recipe_hash as compute_recipe_hash, recipe_to_dict
 from dfkd.engine.safety import NonFiniteError
-from dfkd.runs.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from dfkd.runs.checkpoint import (
+    NonFiniteStateError,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from dfkd.runs.run_dir import RunDir, to_float
 
 logger = logging.getLogger(__name__)
@@ -266,7 +272,10 @@ class _Session:
                     f"{self.run.last_checkpoint}: key 'session': unexpected session state ({exc})"
                 ) from exc
             self.check_resumable(ckpt)
-            self.game.load_state_dict(ckpt["game"])
+            try:
+                self.game.load_state_dict(ckpt["game"])
+            except SessionError as exc:  # e.g. a schedule that cannot be extended
+                raise SessionError(f"{self.run.path}: refusing to resume: {exc}") from exc
             restore_rng_state(ckpt["rng"])
             self.good[self.run.last_checkpoint] = self.state.step
             dropped = self.run.truncate_metrics(after_step=self.state.step)
@@ -303,7 +312,10 @@ class _Session:
             kept = f"the last good checkpoint is {path} (step {step}), kept unchanged"
         else:
             kept = "no checkpoint was written before, so none is left to resume from"
-        return NonFiniteError(f"{self.run.path}: stopped at step {self.state.step}: {error} ({kept})")
+        advice = ""
+        if isinstance(error, NonFiniteStateError):
+            advice = "; the training diverged: lower the learning rates or clip the gradients"
+        return NonFiniteError(f"{self.run.path}: stopped at step {self.state.step}: {error} ({kept}){advice}")
 
     def summary(self, stopped: str) -> dict[str, Any]:
         s, cfg = self.state, self.cfg

@@ -65,7 +65,7 @@ def test_an_extended_cosine_run_never_raises_its_learning_rate(recipe_factory) -
 
 def test_extending_a_finished_cosine_run_is_refused(recipe_factory) -> None:
     run = Path(run_distill(str(recipe_factory(steps=2, optim=COSINE)))["run_dir"])
-    with pytest.raises(SessionError, match="ended at step 2 .*learning rate 0.*Start a new run"):
+    with pytest.raises(SessionError, match="refusing to resume: .*ended at step 2 .*learning rate 0.*Start a new run"):
         run_distill(None, ["steps=4"], resume=str(run))
 
 

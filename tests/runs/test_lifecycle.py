@@ -71,7 +71,7 @@ def test_a_non_finite_state_is_never_written_and_the_error_names_the_last_good_c
         run_session(PoisonedGame(poison_at=7), run, config(), resume=False)  # checkpoints at 5, 10
     message = str(info.value)
     assert f"{run.last_checkpoint} (step 5)" in message and "kept unchanged" in message
-    assert "game.model.0.weight" in message and "step 10" in message
+    assert "game.model.0.weight" in message and "step 10" in message and "lower the learning rates" in message
     for path in (run.last_checkpoint, run.best_checkpoint):
         state = load_checkpoint(path)
         assert state["session"]["step"] <= 5
