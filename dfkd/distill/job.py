@@ -25,7 +25,7 @@ from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
 from dfkd.runs.run_dir import RunDir, to_float
-from dfkd.runs.session import Fingerprint, SessionConfig, run_session
+from dfkd.runs.session import Fingerprint, SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import apply_run_settings
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.load import TeacherLoadError, TeacherRequest, load_teacher
@@ -110,15 +110,6 @@ def teacher_fingerprint(checkpoint: str, info: TeacherInfo, teacher: nn.Module) 
     )
 
 
-def recipe_fingerprint(recipe: DistillRecipe) -> Fingerprint:
-    """The recipe's hash without the keys that may change on resume: catches a hand-edited recipe.yaml."""
-    return Fingerprint(
-        recipe_hash(recipe, ignore=CHANGEABLE_ON_RESUME),
-        "the recipe (recipe.yaml)",
-        f"Only {', '.join(CHANGEABLE_ON_RESUME)} may change on resume: restore the original values, or start a new run",
-    )
-
-
 def build_game(recipe: DistillRecipe, device: torch.device) -> tuple[DistillGame, TeacherInfo]:
     """Load the evaluation data and the teacher (training it on first use), check them, build the game.
 
@@ -156,7 +147,7 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     data = recipe.data
     game, info = build_game(recipe, device)
     fingerprints = {
-        "recipe": recipe_fingerprint(recipe),
+        "recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME),
         "teacher": teacher_fingerprint(recipe.teacher.checkpoint, info, game.critic.teacher),
     }
     run = plan.open()
@@ -199,8 +190,8 @@ PROBE_ROUNDS = 3
 def rounds_in(recipe: DistillRecipe, wall_s: float) -> int:
     """How many rounds of ``recipe`` fit in ``wall_s`` seconds of training, timed on a throwaway game.
 
-    The probe plays one warm-up round and :data:`PROBE_ROUNDS` timed ones, reading every scalar back as the
-    session does; nothing is written and the real run starts from its seed as usual.
+    The probe plays one warm-up round and :data:`PROBE_ROUNDS` timed ones, reading every scalar back; nothing
+    is written, and the real run starts from its seed as usual.
     """
     device = apply_run_settings(recipe.run)
     game, _ = build_game(recipe, device)
@@ -208,7 +199,7 @@ def rounds_in(recipe: DistillRecipe, wall_s: float) -> int:
     started = time.perf_counter()
     for step in range(2, 2 + PROBE_ROUNDS):
         for key, value in game.train_step(step).items():
-            to_float(key, value)  # the session reads every scalar back (a device synchronisation)
+            to_float(key, value)  # waits for the device: the timing covers its (asynchronous) work
     per_round = (time.perf_counter() - started) / PROBE_ROUNDS
     return max(1, int(wall_s / max(per_round, 1e-9)))
 

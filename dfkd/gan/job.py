@@ -12,7 +12,6 @@ from typing import Any
 
 import torch
 
-from dfkd.config.load import recipe_hash
 from dfkd.data.batches import TensorBatches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
@@ -23,7 +22,7 @@ from dfkd.gan.networks import generator_spec
 from dfkd.losses import GAN_LOSSES
 from dfkd.runs.launch import open_run
 from dfkd.runs.run_dir import RunDir
-from dfkd.runs.session import Fingerprint, SessionConfig, run_session
+from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import apply_run_settings
 
 
@@ -145,14 +144,8 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
             fid_num_samples=evaluator.num_samples,
             fid_num_real=evaluator.num_real,
         )
-    fingerprint = Fingerprint(
-        recipe_hash(recipe, ignore=CHANGEABLE_ON_RESUME),
-        "the recipe (recipe.yaml)",
-        f"Only {', '.join(CHANGEABLE_ON_RESUME)} may change on resume: restore the original values, or start a new run",
-    )
-    summary = run_session(
-        game, run, _session_config(recipe), resume=resuming, meta=meta, fingerprints={"recipe": fingerprint}
-    )
+    fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
+    summary = run_session(game, run, _session_config(recipe), resume=resuming, meta=meta, fingerprints=fingerprints)
     summary = _final_summary(summary, run)
     run.write_summary(summary)
     run.close()

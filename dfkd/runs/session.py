@@ -89,6 +89,17 @@ class Fingerprint:
     hint: str = "Restore the original, or start a new run."
 
 
+def recipe_fingerprint(recipe: BaseModel, changeable: Iterable[str]) -> Fingerprint:
+    """The recipe's hash without the keys that may change on resume: catches a hand-edited ``recipe.yaml``."""
+    changeable = tuple(changeable)
+    return Fingerprint(
+        compute_recipe_hash(recipe, ignore=changeable),
+        "the recipe (recipe.yaml)",
+        f"Only {', '.join(changeable) or 'no keys'} may change on resume: restore the original values, or start a "
+        "new run",
+    )
+
+
 class Game(Protocol):
     """What :func:`run_session` plays. ``sample_images`` returns images in ``[-1, 1]``; a game whose images
     live in another range sets an attribute ``image_range = (low, high)``. ``evaluate`` must leave the
@@ -235,10 +246,10 @@ class _Session:
         run: RunDir,
         cfg: SessionConfig,
         meta: dict[str, Any],
-        fingerprints: Mapping[str, Fingerprint] = _NO_META,  # type: ignore[assignment]
+        fingerprints: Mapping[str, Fingerprint] | None = None,
     ) -> None:
         self.game, self.run, self.cfg, self.meta = game, run, cfg, meta
-        self.fingerprints = dict(fingerprints)
+        self.fingerprints = dict(fingerprints or {})
         self.state = _State()
         self.bar: Any = None
         self.good: dict[Path, int] = {}  # checkpoints known to be complete and finite -> their step
@@ -434,7 +445,7 @@ def run_session(
     *,
     resume: bool,
     meta: Mapping[str, object] = _NO_META,
-    fingerprints: Mapping[str, Fingerprint] = _NO_META,  # type: ignore[assignment]
+    fingerprints: Mapping[str, Fingerprint] | None = None,
 ) -> dict[str, Any]:
     """Play ``game`` for ``cfg.steps`` steps in ``run`` (see the module docstring); returns the summary.
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dfkd.config.load import RecipeError, recipe_hash
+from dfkd.config.load import RecipeError
 from dfkd.data import TensorBatches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
@@ -22,7 +22,7 @@ from dfkd.distill.game import Normalizer
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.launch import plan_run
-from dfkd.runs.session import Fingerprint, SessionConfig, run_session
+from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.record import TeacherInfo, save_teacher
@@ -165,13 +165,9 @@ def train_teacher(
         image_every=0,
         max_wall_s=recipe.logging.max_wall_s,
     )
-    fingerprint = Fingerprint(
-        recipe_hash(recipe, ignore=CHANGEABLE_ON_RESUME),
-        "the recipe (recipe.yaml)",
-        "Only logging.* may change on resume: restore the original values, or start a new run",
-    )
     meta = {"job": "train-teacher", "arch": recipe.model.arch}
-    summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints={"recipe": fingerprint})
+    fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
+    summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     run.close()
     if summary.get("stopped") != "completed":  # a half-trained teacher must not pass for the real one
         print(f"teacher training stopped at step {summary['steps']} of {game.total_steps} ({summary.get('stopped')}): "
