@@ -207,8 +207,11 @@ class _InterruptGuard:
             self.forced = True
             raise KeyboardInterrupt
         self.requested = True
-        name = "interrupted" if signum == signal.SIGINT else signal.Signals(signum).name
-        tqdm.write(f"{name}: stopping after this step and saving last.pt (Ctrl-C again to stop now, unsaved)")
+        if signum == signal.SIGINT:
+            tqdm.write("interrupted: stopping after this step and saving last.pt (Ctrl-C again to stop now, unsaved)")
+        else:
+            name = signal.Signals(signum).name
+            tqdm.write(f"{name}: stopping after this step and saving last.pt ({name} again to stop now, unsaved)")
 
     def check(self) -> None:
         if self.requested:

@@ -128,3 +128,39 @@ def test_replay_memory_survives_a_resume_bit_exactly(recipe_factory, tmp_path: P
     assert torch.equal(a["memory"]["images"], b["memory"]["images"])
     for key, value in a["student"].items():
         assert torch.equal(value, b["student"][key]), key
+
+
+@pytest.mark.slow
+def test_sigterm_stops_dfkd_distill_resumably(recipe_factory, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    logging = {"log_every": 1, "eval_every": 50, "checkpoint_every": 0, "image_every": 0}
+    recipe = str(recipe_factory(steps=60, logging=logging, run={"name": "term", "root": str(tmp_path / "runs"),
+                                                                   "threads": 1}))  # fmt: skip
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "dfkd", "distill", recipe], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    metrics = tmp_path / "runs" / "term" / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while not (metrics.exists() and metrics.read_text().strip()) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and b"interrupted" in err, err.decode()
+    run = tmp_path / "runs" / "term"
+    done = load_checkpoint(run / "checkpoints" / "last.pt")["session"]["step"]
+    assert 1 <= done < 60, "the signal came too late to test anything"
+    resumed = run_distill(None, resume=str(run))
+    full = run_distill(recipe, ["run.name=full"])
+    assert resumed["steps"] == full["steps"] == 60
+    a = load_checkpoint(run / "checkpoints" / "last.pt")["game"]
+    b = load_checkpoint(Path(full["run_dir"]) / "checkpoints" / "last.pt")["game"]
+    for network in ("student", "generator"):
+        for key, value in a[network].items():
+            assert torch.equal(value, b[network][key]), (network, key)
