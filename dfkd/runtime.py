@@ -78,6 +78,9 @@ class ResumableLambdaLR(torch.optim.lr_scheduler.LambdaLR):
     a checkpoint is loaded, instead of restoring the length the run was started with."""
 
     def load_state_dict(self, state_dict: dict) -> None:  # type: ignore[type-arg]
+        if "lr_lambdas" not in state_dict and "T_max" in state_dict:  # saved by CosineAnnealingLR (earlier dfkd)
+            plan = {"start": 0, "start_factor": 1.0, "total": int(state_dict["T_max"])}
+            state_dict = {**state_dict, "lr_lambdas": [dict(plan) for _ in self.lr_lambdas]}
         planned = [fn.total if isinstance(fn, CosineToZero) else None for fn in self.lr_lambdas]
         super().load_state_dict(state_dict)
         for fn, total in zip(self.lr_lambdas, planned, strict=True):
