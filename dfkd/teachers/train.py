@@ -116,7 +116,9 @@ def check_output(output: str, *, force: bool) -> None:
     already (unless ``force``): :class:`~dfkd.config.load.RecipeError` naming the key."""
     path = Path(output)
     if path.is_dir():
-        raise RecipeError(f"output={output}: is a directory; expected the teacher file to write, e.g. {path / 'teacher.pt'}")
+        raise RecipeError(
+            f"output={output}: is a directory; expected the teacher file to write, e.g. {path / 'teacher.pt'}"
+        )
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise RecipeError(f"output={output}: {parent} is a file, not a directory")

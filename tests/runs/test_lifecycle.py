@@ -125,7 +125,8 @@ from tests.runs.test_session import ToyGame, config, seed_everything
 
 torch.set_num_threads(1)
 seed_everything(123)
-run_session(ToyGame(sleep=0.1), RunDir("term", sys.argv[1], tensorboard=False), config(checkpoint_every=0), resume=False)
+run = RunDir("term", sys.argv[1], tensorboard=False)
+run_session(ToyGame(sleep=0.1), run, config(checkpoint_every=0), resume=False)
 """
 
 
@@ -176,7 +177,8 @@ def test_resume_refuses_another_fingerprint_and_fewer_steps(tmp_path: Path) -> N
     run_session(ToyGame(), run, config(steps=6), resume=False, fingerprints={"teacher": teacher})
     assert load_checkpoint(run.last_checkpoint)["fingerprints"] == {"teacher": "aaaa"}
     changed = Fingerprint("bbbb", "the teacher file t.pt", "Restore it.")
-    with pytest.raises(SessionError, match=r"the teacher file t.pt changed since last.pt was written \(saved aaaa, now bbbb\)"):
+    expected = r"the teacher file t.pt changed since last.pt was written \(saved aaaa, now bbbb\)"
+    with pytest.raises(SessionError, match=expected):
         run_session(ToyGame(), run, config(steps=8), resume=True, fingerprints={"teacher": changed})
     with pytest.raises(SessionError, match="refusing to resume with 4 steps: this run has already done 6"):
         run_session(ToyGame(), run, config(steps=4), resume=True, fingerprints={"teacher": teacher})
