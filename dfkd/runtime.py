@@ -1,6 +1,7 @@
 """Turning recipe sections into torch objects: device, precision, seeds, optimisers, schedules."""
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 
@@ -47,12 +48,65 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: OptimizerSection) -> to
     return torch.optim.Adam(trainable, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
 
 
+class CosineToZero:
+    """Learning-rate factor of a cosine decay that reaches 0 at step ``total``; replannable, never rising.
+
+    Initially ``0.5 * (1 + cos(pi * step / total))``. :meth:`replan` (a run resumed with another number of
+    steps) continues from the factor reached at ``step`` with a new cosine that reaches 0 at the new total, so
+    the learning rate keeps decreasing instead of climbing back (as a cosine with a longer period would).
+    Its attributes are plain numbers: the state is saved in checkpoints by :class:`ResumableLambdaLR`.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.start, self.start_factor, self.total = 0, 1.0, max(1, int(total))
+
+    def __call__(self, step: int) -> float:
+        if step >= self.total:
+            return 0.0
+        progress = (step - self.start) / (self.total - self.start)
+        return self.start_factor * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def replan(self, step: int, total: int) -> None:
+        """From ``step`` on, decay from the current factor to 0 at ``total`` (> ``step``)."""
+        if total <= step:
+            raise ValueError(f"cannot replan a cosine schedule at step {step} to end at step {total}")
+        self.start_factor, self.start, self.total = self(step), step, int(total)
+
+
+class ResumableLambdaLR(torch.optim.lr_scheduler.LambdaLR):
+    """A LambdaLR whose :class:`CosineToZero` factors adapt to the run's (possibly changed) number of steps when
+    a checkpoint is loaded, instead of restoring the length the run was started with."""
+
+    def load_state_dict(self, state_dict: dict) -> None:  # type: ignore[type-arg]
+        if "lr_lambdas" not in state_dict and "T_max" in state_dict:  # saved by CosineAnnealingLR (earlier dfkd)
+            plan = {"start": 0, "start_factor": 1.0, "total": int(state_dict["T_max"])}
+            state_dict = {**state_dict, "lr_lambdas": [dict(plan) for _ in self.lr_lambdas]}
+        planned = [fn.total if isinstance(fn, CosineToZero) else None for fn in self.lr_lambdas]
+        super().load_state_dict(state_dict)
+        for fn, total in zip(self.lr_lambdas, planned, strict=True):
+            if isinstance(fn, CosineToZero) and total is not None and fn.total != total:
+                if fn(self.last_epoch) == 0.0:
+                    from dfkd.runs.session import SessionError
+
+                    raise SessionError(
+                        f"the cosine learning-rate schedule of this run ended at step {fn.total} (learning rate 0); "
+                        f"continuing it to {total} steps would train at learning rate 0 (a restarted schedule would "
+                        "raise it again). Start a new run instead"
+                    )
+                fn.replan(self.last_epoch, total)
+
+
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: LrScheduleSection, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
-    """A schedule stepped once per training step (round)."""
+    """A schedule stepped once per training step (round).
+
+    ``cosine`` decays to 0 at ``total_steps`` (:class:`CosineToZero`). Resuming with another ``total_steps`` (a
+    run extended with ``steps=<more>``) continues the decay from the learning rate reached, to 0 at the new end:
+    the learning rate never rises. ``multistep`` milestones are steps and do not move.
+    """
     if cfg.name == "multistep":
         return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=cfg.milestones, gamma=cfg.gamma)
     if cfg.name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
+        return ResumableLambdaLR(optimizer, CosineToZero(total_steps))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)

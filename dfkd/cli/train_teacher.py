@@ -14,11 +14,12 @@ HELP = "supervised training of a teacher (default: the quick-start teacher)"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_recipe_arguments(parser, "default: the quick-start teacher on generated patterns")
+    parser.add_argument("--force", action="store_true", help="overwrite the teacher file (output=) if it exists")
 
 
 def run(args: argparse.Namespace) -> int:
     from dfkd.teachers.train import train_teacher
 
     recipe, overrides = split_recipe_and_overrides(args.items)
-    info, _ = train_teacher(recipe, overrides, resume=args.resume)
+    info, _ = train_teacher(recipe, overrides, resume=args.resume, force=args.force)
     return 0 if info is not None else 1

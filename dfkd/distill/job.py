@@ -7,6 +7,7 @@ and ``summary.json``.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -23,12 +24,12 @@ from dfkd.distill.game import DistillGame
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
-from dfkd.runs.run_dir import RunDir
-from dfkd.runs.session import SessionConfig, run_session
+from dfkd.runs.run_dir import to_float
+from dfkd.runs.session import Fingerprint, SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import apply_run_settings
 from dfkd.teachers.ensure import ensure_teacher, match_input_size
 from dfkd.teachers.load import TeacherLoadError
-from dfkd.teachers.record import TeacherInfo, save_teacher
+from dfkd.teachers.record import TeacherInfo, save_teacher, weights_sha256
 
 
 def _check_bn_prior(recipe: DistillRecipe, teacher: nn.Module) -> None:
@@ -52,6 +53,31 @@ def _complete_info(info: TeacherInfo, spec: DatasetSpec, checkpoint: str) -> Tea
     return match_input_size(info, spec, checkpoint)
 
 
+def teacher_fingerprint(checkpoint: str, info: TeacherInfo, teacher: nn.Module) -> Fingerprint:
+    """The teacher's weights sha256, so that a run is never resumed against a teacher file that changed."""
+    sha = info.sha256 or weights_sha256({k: v.detach() for k, v in teacher.state_dict().items()})
+    return Fingerprint(
+        sha,
+        f"the teacher file {checkpoint} (weights sha256)",
+        "Resuming would continue the distillation from another teacher: restore the original teacher file, or "
+        "start a new run",
+    )
+
+
+def build_game(recipe: DistillRecipe, device: torch.device) -> tuple[DistillGame, TeacherInfo]:
+    """Load the evaluation data and the teacher (training it on first use), check them, build the game.
+
+    The run settings (seed, threads) must already be applied (:func:`dfkd.runtime.apply_run_settings`).
+    """
+    data = recipe.data
+    images, labels, spec = load_split(data.name, "test", root=data.root, download=data.download, max_items=data.max_items)
+    teacher, info = ensure_teacher(recipe.teacher)
+    info = _complete_info(info, spec, recipe.teacher.checkpoint)
+    _check_bn_prior(recipe, teacher)
+    torch.manual_seed(recipe.run.seed)  # model initialisation does not depend on how the teacher was obtained
+    return DistillGame(recipe, device, teacher, info, images, labels), info
+
+
 def export_student(game: DistillGame, info: TeacherInfo, path: Path, accuracy: float | None) -> None:
     recipe = game.recipe
     student_info = replace(
@@ -73,17 +99,16 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     recipe = plan.recipe
     device = apply_run_settings(recipe.run)
     data = recipe.data
-    images, labels, spec = load_split(data.name, "test", root=data.root, download=data.download, max_items=data.max_items)
-    teacher, info = ensure_teacher(recipe.teacher)
-    info = _complete_info(info, spec, recipe.teacher.checkpoint)
-    _check_bn_prior(recipe, teacher)
-    torch.manual_seed(recipe.run.seed)  # model initialisation does not depend on how the teacher was obtained
-    game = DistillGame(recipe, device, teacher, info, images, labels)
+    game, info = build_game(recipe, device)
+    fingerprints = {
+        "recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME),
+        "teacher": teacher_fingerprint(recipe.teacher.checkpoint, info, game.critic.teacher),
+    }
     run = plan.open()
     teacher_acc = game.teacher_accuracy()
     exactness = game.engine.exactness()
     print(f"{recipe.method}: {recipe.teacher.checkpoint} ({info.arch}, test acc {teacher_acc:.4f} on "
-          f"{images.shape[0]} {data.name} images) -> {recipe.student.arch}"
+          f"{game.eval_images.shape[0]} {data.name} images) -> {recipe.student.arch}"
           + (f"; one-stage update: {exactness}" if recipe.method == "onestage" else ""))
     session = SessionConfig(
         steps=recipe.steps,
@@ -103,7 +128,7 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
         "device": str(device),
         "run_dir": str(run.path),
     }
-    summary = run_session(game, run, session, resume=plan.resuming, meta=meta)
+    summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     export_student(game, info, run.path / "student_last.pt", summary.get("student_acc_last"))
     if run.best_checkpoint.is_file():
         game.load_state_dict(load_checkpoint(run.best_checkpoint)["game"])
@@ -112,11 +137,37 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     return summary
 
 
+#: Timed rounds (after one warm-up round) that estimate how many rounds of the noise control fit in a wall time.
+PROBE_ROUNDS = 3
+
+
+def rounds_in(recipe: DistillRecipe, wall_s: float) -> int:
+    """How many rounds of ``recipe`` fit in ``wall_s`` seconds of training, timed on a throwaway game.
+
+    The probe plays one warm-up round and :data:`PROBE_ROUNDS` timed ones, reading every scalar back; nothing
+    is written, and the real run starts from its seed as usual.
+    """
+    device = apply_run_settings(recipe.run)
+    game, _ = build_game(recipe, device)
+    game.train_step(1)
+    started = time.perf_counter()
+    for step in range(2, 2 + PROBE_ROUNDS):
+        for key, value in game.train_step(step).items():
+            to_float(key, value)  # waits for the device: the timing covers its (asynchronous) work
+    per_round = (time.perf_counter() - started) / PROBE_ROUNDS
+    return max(1, int(wall_s / max(per_round, 1e-9)))
+
+
 def run_distill_with_baseline(
     recipe_path: str | None, overrides: Sequence[str] = (), *, resume: str | None = None
 ) -> tuple[dict, dict | None]:
     """The distillation, then (if the recipe asks) the control: a fresh student trained on a fixed pool of
-    random-noise inputs for the same training wall time, in ``runs/<name>-noise``."""
+    random-noise inputs for the same training wall time, in ``runs/<name>-noise``.
+
+    The control's number of rounds is what fits in that wall time (timed by :func:`rounds_in`), so that its
+    learning-rate schedule runs its full course, as the distillation's did; a wall-time cap of twice the
+    distillation's only guards against a grossly wrong estimate.
+    """
     summary = run_distill(recipe_path, overrides, resume=resume)
     run_path = Path(str(summary["run_dir"]))
     resolved = str(run_path / "recipe.yaml")
@@ -126,14 +177,12 @@ def run_distill_with_baseline(
     baseline_path = run_path.parent / f"{run_path.name}-noise"
     if resume and holds_run(baseline_path):
         return summary, run_distill(None, resume=str(baseline_path))
-    print(f"control: a fresh student on fixed random-noise inputs for the same {summary['wall_s']:.0f} s of training")
-    baseline_overrides = [
-        "method=noise",
-        f"run.name={baseline_path.name}",
-        "noise_baseline=false",
-        f"steps={10 * recipe.steps}",  # the time budget ends it
-        f"logging.max_wall_s={max(float(summary['wall_s']), 1.0)}",
-    ]
+    wall_s = float(summary["wall_s"])
+    baseline_overrides = ["method=noise", f"run.name={baseline_path.name}", "noise_baseline=false"]
+    steps = rounds_in(load_recipe(DistillRecipe, resolved, baseline_overrides), wall_s)
+    print(f"control: a fresh student on fixed random-noise inputs for the same {wall_s:.0f} s of training "
+          f"({steps} rounds, its learning-rate schedule over those)")
+    baseline_overrides += [f"steps={steps}", f"logging.max_wall_s={max(2 * wall_s, 1.0)}"]
     return summary, run_distill(resolved, baseline_overrides)
 
 

@@ -46,7 +46,9 @@ class ReplayMemory:
         return {"images": self.images, "logits": self.logits, "size": self.size, "cursor": self.cursor}
 
     def load_state_dict(self, state: dict[str, object]) -> None:
-        self.images = state["images"]  # type: ignore[assignment]
-        self.logits = state["logits"]  # type: ignore[assignment]
+        """Restore a saved memory onto THIS memory's device (checkpoints are loaded onto the CPU)."""
+        images, logits = state["images"], state["logits"]
+        self.images = None if images is None else images.to(self.device)  # type: ignore[attr-defined]
+        self.logits = None if logits is None else logits.to(self.device)  # type: ignore[attr-defined]
         self.size = int(state["size"])  # type: ignore[arg-type]
         self.cursor = int(state["cursor"])  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from dfkd.gan.networks import generator_spec
 from dfkd.losses import GAN_LOSSES
 from dfkd.runs.launch import open_run
 from dfkd.runs.run_dir import RunDir
-from dfkd.runs.session import SessionConfig, run_session
+from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import apply_run_settings
 
 
@@ -144,7 +144,8 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
             fid_num_samples=evaluator.num_samples,
             fid_num_real=evaluator.num_real,
         )
-    summary = run_session(game, run, _session_config(recipe), resume=resuming, meta=meta)
+    fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
+    summary = run_session(game, run, _session_config(recipe), resume=resuming, meta=meta, fingerprints=fingerprints)
     summary = _final_summary(summary, run)
     run.write_summary(summary)
     run.close()

@@ -3,16 +3,23 @@
 The data goes to a temporary file in the same directory, which is flushed and fsynced, then renamed over
 ``path`` with :func:`os.replace` (atomic on POSIX and Windows), and finally the directory is fsynced so the
 rename itself survives a power cut. If writing fails, the temporary file is removed and ``path`` is untouched.
+A process killed mid-write (SIGKILL, power cut) cannot remove its temporary file: :func:`remove_stale_temporaries`
+deletes such leftovers when the directory's owner starts again.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import IO, Any
+
+
+# ``.<target name>.<8 random characters from tempfile>.tmp``, as written by :func:`atomic_write`.
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 def _default_mode() -> int:
@@ -48,7 +55,7 @@ def atomic_write(path: str | PurePath, write: Callable[[IO[bytes]], Any]) -> Non
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = _default_mode()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)  # see _TEMPORARY
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -78,3 +85,20 @@ def atomic_torch_save(obj: object, path: str | PurePath) -> None:
     import torch  # imported here so that recipes (which only write text) do not pay for importing torch
 
     atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def remove_stale_temporaries(directory: str | PurePath) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`atomic_write` calls left in ``directory``.
+
+    Only call this while nothing else writes there (e.g. when a run starts). Returns the removed paths.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for entry in folder.iterdir():
+        if _TEMPORARY.match(entry.name) and entry.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed.append(entry)
+    return removed

@@ -3,19 +3,24 @@
 Checkpoints are always read with ``torch.load(..., weights_only=True)``: a checkpoint can only contain
 tensors, numbers, strings, ``None`` and lists / tuples / dicts of those, never arbitrary Python objects, so
 loading a file from elsewhere cannot execute code. Everything saved here (RNG states included) keeps to that.
+
+Nothing non-finite is ever written: :func:`save_checkpoint` refuses a state with an inf/NaN in any floating
+tensor (weights, BatchNorm statistics, optimiser moments, ...) and leaves the previous file in place, so a
+diverged run cannot replace its last good checkpoint or export.
 """
 from __future__ import annotations
 
 import random
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
 import torch
 
+from dfkd.engine.safety import NonFiniteError
 from dfkd.runs.atomic import atomic_torch_save
 
 
@@ -29,8 +34,54 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or holds objects that ``weights_only=True`` refuses to load."""
 
 
+class NonFiniteStateError(NonFiniteError):
+    """A state about to be saved holds an inf or NaN; nothing was written."""
+
+
+def _floating_tensors(state: object, name: str) -> Iterator[tuple[str, torch.Tensor]]:
+    if isinstance(state, torch.Tensor):
+        if (state.is_floating_point() or state.is_complex()) and state.numel():
+            yield name, state
+    elif isinstance(state, Mapping):
+        for key, value in state.items():
+            yield from _floating_tensors(value, f"{name}.{key}" if name else str(key))
+    elif isinstance(state, (list, tuple)):
+        for index, value in enumerate(state):
+            yield from _floating_tensors(value, f"{name}.{index}" if name else str(index))
+
+
+def non_finite_entries(state: object) -> list[str]:
+    """Dotted names of the floating tensors in ``state`` (nested dicts / lists) holding an inf or NaN.
+
+    The test is one reduction on each tensor's own device and ONE host synchronisation per device; only when
+    something is not finite are the tensors looked at one by one, to name them.
+    """
+    found = list(_floating_tensors(state, ""))
+    by_device: dict[torch.device, list[torch.Tensor]] = {}
+    for _, tensor in found:
+        by_device.setdefault(tensor.device, []).append(tensor.detach())
+    with torch.no_grad():
+        if all(bool(torch.stack([t.isfinite().all() for t in tensors]).all()) for tensors in by_device.values()):
+            return []
+        return [name for name, tensor in found if not bool(tensor.detach().isfinite().all())]
+
+
+def check_finite(path: str | PurePath, state: object) -> None:
+    """Raise :class:`NonFiniteStateError` (a :class:`~dfkd.engine.NonFiniteError`) naming ``path`` and the
+    offending tensors if ``state`` holds an inf or NaN (see :func:`non_finite_entries`)."""
+    bad = non_finite_entries(state)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
+        raise NonFiniteStateError(f"{path} not written: non-finite values (inf/NaN) in {shown}")
+
+
 def save_checkpoint(path: str | PurePath, state: Mapping[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (the previous file survives a crash mid-write)."""
+    """Write ``state`` to ``path`` atomically (the previous file survives a crash mid-write).
+
+    A state with a non-finite floating tensor is refused with :class:`NonFiniteStateError` before anything is
+    written (:func:`check_finite`): the previous file stays.
+    """
+    check_finite(path, state)
     atomic_torch_save(dict(state), path)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from dfkd.runs.atomic import atomic_write_bytes, atomic_write_text
+from dfkd.runs.atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
 
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
@@ -88,6 +88,14 @@ class RunDir:
     @property
     def images_dir(self) -> Path:
         return self.path / "images"
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete temporary files left by atomic writes that were killed mid-write (``checkpoints/.last.pt.*.tmp``
+        can be as large as a checkpoint). Call when the run starts, before anything writes. Returns them."""
+        removed: list[Path] = []
+        for folder in (self.path, self.checkpoint_dir, self.images_dir):
+            removed += remove_stale_temporaries(folder)
+        return removed
 
     # ---------------------------------------------------------------------------------------------- metrics
     def log_metrics(self, step: int, metrics: Mapping[str, object]) -> None:

@@ -17,13 +17,22 @@ Steps are numbered from 1; ``train_step(step)`` is called for ``step = 1 .. step
 5. Every ``checkpoint_every`` steps and at the last step: ``checkpoints/last.pt`` (atomic).
 
 The session ends after ``steps``, when training time reaches ``max_wall_s`` (a total over resumes), or on
-Ctrl-C: the first Ctrl-C stops at the end of the current step and writes ``last.pt`` (then KeyboardInterrupt
-propagates); a second one stops at once without a checkpoint. A KeyboardInterrupt raised by the game itself
-also writes ``last.pt`` for the last completed step, so games must raise it before changing any state. Any
-other exception propagates without a checkpoint (the state may be inconsistent; the last periodic one stays).
+Ctrl-C, SIGTERM or SIGUSR1 (what batch schedulers send before killing a job): the first one stops at the end of
+the current step and writes ``last.pt`` (then KeyboardInterrupt propagates: the run is resumable); a second one
+stops at once without a checkpoint. A KeyboardInterrupt raised by the game itself also writes ``last.pt`` for
+the last completed step, so games must raise it before changing any state. Any other exception propagates
+without a checkpoint (the state may be inconsistent; the last periodic one stays).
+
+No checkpoint holds a non-finite value: a state with an inf/NaN in any floating tensor (weights, BatchNorm
+statistics, optimiser moments) is refused before writing (one device-side reduction per checkpoint, no
+per-step synchronisation), the previous ``last.pt`` / ``best.pt`` stay, and the run stops with
+:class:`~dfkd.engine.NonFiniteError` naming the last good checkpoint.
 
 Resuming restores the game, all RNGs and the session counters from ``last.pt`` and drops metrics rows logged
-after it; on CPU the resumed run is bit-identical to an uninterrupted one.
+after it; on CPU the resumed run is bit-identical to an uninterrupted one. Checkpoints carry the run's
+:class:`Fingerprint` values (e.g. the recipe hash, the teacher's weights sha256); resuming with a different one
+is refused, and so is resuming with fewer ``steps`` than the run has already done. Temporary files left by
+checkpoint writes that were killed mid-way are deleted when a session starts.
 """
 from __future__ import annotations
 
@@ -38,6 +47,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from types import FrameType, MappingProxyType
 from typing import Any, Literal, Protocol
 
@@ -46,7 +56,14 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from dfkd.config.load import read_yaml_mapping, recipe_hash as compute_recipe_hash, recipe_to_dict
-from dfkd.runs.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from dfkd.engine.safety import NonFiniteError
+from dfkd.runs.checkpoint import (
+    NonFiniteStateError,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from dfkd.runs.run_dir import RunDir, to_float
 
 logger = logging.getLogger(__name__)
@@ -58,6 +75,29 @@ _NO_META: Mapping[str, object] = MappingProxyType({})
 
 class SessionError(RuntimeError):
     """A session cannot start or resume (existing run, changed recipe, unknown best metric, ...)."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Something a run depends on, as a hash: saved in every checkpoint; resuming with another one is refused.
+
+    ``what`` names it in the error (e.g. ``"the teacher file checkpoints/t.pt"``); ``hint`` says what to do.
+    """
+
+    value: str
+    what: str
+    hint: str = "Restore the original, or start a new run."
+
+
+def recipe_fingerprint(recipe: BaseModel, changeable: Iterable[str]) -> Fingerprint:
+    """The recipe's hash without the keys that may change on resume: catches a hand-edited ``recipe.yaml``."""
+    changeable = tuple(changeable)
+    return Fingerprint(
+        compute_recipe_hash(recipe, ignore=changeable),
+        "the recipe (recipe.yaml)",
+        f"Only {', '.join(changeable) or 'no keys'} may change on resume: restore the original values, or start a "
+        "new run",
+    )
 
 
 class Game(Protocol):
@@ -138,18 +178,28 @@ def _better(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
+#: Signals that stop a session cleanly (the first one: at the end of the step, with ``last.pt``).
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name)
+)
+
+
 class _InterruptGuard:
-    """Turns the first Ctrl-C into a request honoured at the next step boundary (main thread only)."""
+    """Turns the first Ctrl-C / SIGTERM / SIGUSR1 into a request honoured at the next step boundary; a second
+    one stops at once. Installed only in the main thread, and only over the default handlers (a handler that
+    someone else installed is left alone)."""
 
     def __init__(self) -> None:
         self.requested = False
         self.forced = False
-        self._previous: Any = None
+        self._previous: dict[signal.Signals, Any] = {}
 
     def __enter__(self) -> _InterruptGuard:
         if threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in STOP_SIGNALS:
+                default = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+                if signal.getsignal(sig) is default:
+                    self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
@@ -157,15 +207,20 @@ class _InterruptGuard:
             self.forced = True
             raise KeyboardInterrupt
         self.requested = True
-        tqdm.write("interrupted: stopping after this step and saving last.pt (Ctrl-C again to stop now, unsaved)")
+        if signum == signal.SIGINT:
+            tqdm.write("interrupted: stopping after this step and saving last.pt (Ctrl-C again to stop now, unsaved)")
+        else:
+            name = signal.Signals(signum).name
+            tqdm.write(f"{name}: stopping after this step and saving last.pt ({name} again to stop now, unsaved)")
 
     def check(self) -> None:
         if self.requested:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
 
 
 @contextmanager
@@ -188,23 +243,55 @@ def _plain_meta(meta: Mapping[str, object]) -> dict[str, Any]:
 class _Session:
     """One call of :func:`run_session`; holds the game, run, config and counters together."""
 
-    def __init__(self, game: Game, run: RunDir, cfg: SessionConfig, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        game: Game,
+        run: RunDir,
+        cfg: SessionConfig,
+        meta: dict[str, Any],
+        fingerprints: Mapping[str, Fingerprint] | None = None,
+    ) -> None:
         self.game, self.run, self.cfg, self.meta = game, run, cfg, meta
+        self.fingerprints = dict(fingerprints or {})
         self.state = _State()
         self.bar: Any = None
+        self.good: dict[Path, int] = {}  # checkpoints known to be complete and finite -> their step
 
     # ------------------------------------------------------------------------------------------ start / end
+    def check_resumable(self, ckpt: Mapping[str, Any]) -> None:
+        """Refuse to continue from ``ckpt`` with other fingerprints or with fewer steps than already done."""
+        saved = ckpt.get("fingerprints") or {}
+        for name, now in self.fingerprints.items():
+            before = saved.get(name)
+            if before is not None and before != now.value:
+                raise SessionError(
+                    f"{self.run.path}: refusing to resume: {now.what} changed since {self.run.last_checkpoint.name} "
+                    f"was written (saved {before}, now {now.value}). {now.hint}"
+                )
+        if self.cfg.steps < self.state.step:
+            raise SessionError(
+                f"{self.run.path}: refusing to resume with {self.cfg.steps} steps: this run has already done "
+                f"{self.state.step}. Ask for at least {self.state.step} steps"
+            )
+
     def start(self, resume: bool) -> None:
+        for leftover in self.run.remove_stale_temporaries():
+            logger.info("removed %s, left by an interrupted write", leftover)
         if resume:
             ckpt = load_checkpoint(self.run.last_checkpoint)
-            self.game.load_state_dict(ckpt["game"])
-            restore_rng_state(ckpt["rng"])
             try:
                 self.state = _State(**ckpt["session"])
             except TypeError as exc:
                 raise SessionError(
                     f"{self.run.last_checkpoint}: key 'session': unexpected session state ({exc})"
                 ) from exc
+            self.check_resumable(ckpt)
+            try:
+                self.game.load_state_dict(ckpt["game"])
+            except SessionError as exc:  # e.g. a schedule that cannot be extended
+                raise SessionError(f"{self.run.path}: refusing to resume: {exc}") from exc
+            restore_rng_state(ckpt["rng"])
+            self.good[self.run.last_checkpoint] = self.state.step
             dropped = self.run.truncate_metrics(after_step=self.state.step)
             logger.info(
                 "%s: resumed at step %d (dropped %d later metrics rows)", self.run.path, self.state.step, dropped
@@ -219,15 +306,30 @@ class _Session:
             total=self.cfg.steps, initial=self.state.step, unit="step", dynamic_ncols=True, disable=disable
         )
 
-    def checkpoint(self, path: os.PathLike[str]) -> None:
+    def checkpoint(self, path: Path) -> None:
+        """Write the full state to ``path`` (refused, with NonFiniteError, if any floating tensor is not finite)."""
         state = {
             "game": self.game.state_dict(),
             "session": asdict(self.state),
             "rng": capture_rng_state(),
             "meta": self.meta,
+            "fingerprints": {name: f.value for name, f in self.fingerprints.items()},
         }
         save_checkpoint(path, state)
+        self.good[Path(path)] = self.state.step
         self.run.flush()
+
+    def non_finite_error(self, error: NonFiniteError) -> NonFiniteError:
+        """``error`` with the step and the last good checkpoint (kept unchanged) added."""
+        if self.good:
+            path, step = max(self.good.items(), key=lambda item: (item[1], item[0] == self.run.last_checkpoint))
+            kept = f"the last good checkpoint is {path} (step {step}), kept unchanged"
+        else:
+            kept = "no checkpoint was written before, so none is left to resume from"
+        advice = ""
+        if isinstance(error, NonFiniteStateError):
+            advice = "; the training diverged: lower the learning rates or clip the gradients"
+        return NonFiniteError(f"{self.run.path}: stopped at step {self.state.step}: {error} ({kept}){advice}")
 
     def summary(self, stopped: str) -> dict[str, Any]:
         s, cfg = self.state, self.cfg
@@ -340,25 +442,37 @@ class _Session:
 
 
 def run_session(
-    game: Game, run: RunDir, cfg: SessionConfig, *, resume: bool, meta: Mapping[str, object] = _NO_META
+    game: Game,
+    run: RunDir,
+    cfg: SessionConfig,
+    *,
+    resume: bool,
+    meta: Mapping[str, object] = _NO_META,
+    fingerprints: Mapping[str, Fingerprint] | None = None,
 ) -> dict[str, Any]:
     """Play ``game`` for ``cfg.steps`` steps in ``run`` (see the module docstring); returns the summary.
 
-    ``meta`` (JSON-serialisable) is stored in checkpoints and copied into summary.json. With ``resume=True``
-    the run continues from ``checkpoints/last.pt`` (:class:`~dfkd.runs.checkpoint.CheckpointError` if
-    missing); with ``resume=False`` a run directory that already has metrics or checkpoints is refused.
+    ``meta`` (JSON-serialisable) is stored in checkpoints and copied into summary.json. ``fingerprints`` are
+    stored in checkpoints and compared on resume. With ``resume=True`` the run continues from
+    ``checkpoints/last.pt`` (:class:`~dfkd.runs.checkpoint.CheckpointError` if missing; :class:`SessionError`
+    if a fingerprint differs or ``cfg.steps`` is below the steps done); with ``resume=False`` a run directory
+    that already has metrics or checkpoints is refused. Non-finite state: :class:`~dfkd.engine.NonFiniteError`.
     """
-    session = _Session(game, run, cfg, _plain_meta(meta))
+    session = _Session(game, run, cfg, _plain_meta(meta), fingerprints)
     session.start(resume)
     guard = _InterruptGuard()
     try:
-        with guard:
-            stopped = session.play(guard)
-    except KeyboardInterrupt:
-        if not guard.forced:
-            session.checkpoint(run.last_checkpoint)
-            run.write_summary(session.summary("interrupted"))
-        raise
+        with guard:  # held while last.pt is written: a second signal then stops the write, keeping the old file
+            try:
+                stopped = session.play(guard)
+            except KeyboardInterrupt:
+                if not guard.forced:
+                    session.checkpoint(run.last_checkpoint)
+                    run.write_summary(session.summary("interrupted"))
+                raise
+    except NonFiniteError as exc:
+        run.write_summary(session.summary("non_finite"))
+        raise session.non_finite_error(exc) from exc
     finally:
         session.bar.close()
         run.flush()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import timm
-import torch
 from torch import Tensor, nn
 
 from dfkd.models import create_model, list_dfkd_models

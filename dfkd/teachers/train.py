@@ -8,18 +8,20 @@ epochs. At the end the teacher file records architecture, classes, input size, n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dfkd.config.load import RecipeError
 from dfkd.data import TensorBatches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.launch import plan_run
-from dfkd.runs.session import SessionConfig, run_session
+from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.normalize import Normalizer
@@ -105,16 +107,44 @@ class TeacherGame:
         self.batches.load_state_dict(state["batches"])  # type: ignore[arg-type]
 
 
+#: Recipe keys that may change when a teacher training is resumed.
+CHANGEABLE_ON_RESUME = ("logging",)
+
+
+def check_output(output: str, *, force: bool) -> None:
+    """Refuse, before any training, a teacher ``output`` that is a directory, lies under a file, or exists
+    already (unless ``force``): :class:`~dfkd.config.load.RecipeError` naming the key."""
+    path = Path(output)
+    if path.is_dir():
+        raise RecipeError(
+            f"output={output}: is a directory; expected the teacher file to write, e.g. {path / 'teacher.pt'}"
+        )
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise RecipeError(f"output={output}: {parent} is a file, not a directory")
+    if path.exists() and not force:
+        raise RecipeError(
+            f"output={output}: the teacher file already exists; pass --force (force=True) to overwrite it, or "
+            "choose another output=PATH"
+        )
+
+
 def train_teacher(
-    recipe_path: str | None, overrides: list[str] | tuple[str, ...] = (), *, resume: str | None = None
+    recipe_path: str | None,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    resume: str | None = None,
+    force: bool = False,
 ) -> tuple[TeacherInfo | None, dict[str, object]]:
     """Train (or resume training) a teacher; writes the teacher file ``recipe.output`` once training completes.
     Returns its info (None when stopped early: nothing is written) and the run summary. No recipe and no
-    resume: the packaged quick-start teacher recipe."""
+    resume: the packaged quick-start teacher recipe. An existing ``output`` is overwritten only with ``force``
+    (checked before training, see :func:`check_output`)."""
     if recipe_path is None and resume is None:
         recipe_path = packaged_recipe("quickstart-teacher")
-    plan = plan_run(TeacherRecipe, recipe_path, overrides, resume=resume, changeable=("logging",))
+    plan = plan_run(TeacherRecipe, recipe_path, overrides, resume=resume, changeable=CHANGEABLE_ON_RESUME)
     recipe = plan.recipe
+    check_output(recipe.output, force=force)
     device = apply_run_settings(recipe.run)
     data = recipe.data
     train_images, train_labels, spec = load_split(
@@ -137,7 +167,9 @@ def train_teacher(
         image_every=0,
         max_wall_s=recipe.logging.max_wall_s,
     )
-    summary = run_session(game, run, session, resume=plan.resuming, meta={"job": "train-teacher", "arch": recipe.model.arch})
+    meta = {"job": "train-teacher", "arch": recipe.model.arch}
+    fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
+    summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     run.close()
     if summary.get("stopped") != "completed":  # a half-trained teacher must not pass for the real one
         print(f"teacher training stopped at step {summary['steps']} of {game.total_steps} ({summary.get('stopped')}): "

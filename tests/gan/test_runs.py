@@ -148,3 +148,34 @@ def test_sample_cli_writes_a_png(blob_folder: Path, tmp_path: Path, capsys: pyte
     assert out.read_bytes() == first  # a run directory means its last.pt; same seed, same grid
     assert main(["sample", str(tmp_path / "missing.pt"), "--out", str(out)]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def _lrs(run_dir: Path, key: str) -> list[float]:
+    return [row[key] for row in _rows(run_dir) if key in row]
+
+
+def test_an_extended_cosine_run_never_raises_its_learning_rate(blob_folder: Path, tmp_path: Path) -> None:
+    overrides = tiny_overrides(blob_folder, f"run.root={tmp_path}", "run.name=cos", "optim.lr_schedule.name=cosine",
+                               "train.steps=4", "logging.max_wall_s=1e-6")  # fmt: skip
+    run_gan(str(recipe_path("lsgan", "one")), overrides)  # planned for 4 steps, stopped by the time limit
+    done = load_checkpoint(tmp_path / "cos" / "checkpoints" / "last.pt")["session"]["step"]
+    assert done < 4
+    assert run_gan(None, ["train.steps=8", "logging.max_wall_s=null"], resume=str(tmp_path / "cos"))["steps"] == 8
+    for key in ("train/lr_generator", "train/lr_critic"):
+        lrs = _lrs(tmp_path / "cos", key)
+        assert len(lrs) == 8 and all(later <= earlier for earlier, later in zip(lrs, lrs[1:])), lrs
+        assert lrs[-1] == 0.0 and lrs[done] > 0.0
+
+
+def test_resume_refuses_a_hand_edited_recipe(blob_folder: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from dfkd.runs.session import SessionError
+
+    run_gan(str(recipe_path("lsgan", "one")), tiny_overrides(blob_folder, f"run.root={tmp_path}", "run.name=e",
+                                                                 "train.steps=2"))  # fmt: skip
+    recipe = yaml.safe_load((tmp_path / "e" / "recipe.yaml").read_text())
+    recipe["loss"]["name"] = "hinge"
+    (tmp_path / "e" / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    with pytest.raises(SessionError, match=r"the recipe \(recipe.yaml\) changed since last.pt was written"):
+        run_gan(None, ["train.steps=4"], resume=str(tmp_path / "e"))

@@ -76,3 +76,39 @@ def test_existing_permissions_are_kept(tmp_path: Path) -> None:
     target.chmod(0o640)
     atomic_write_text(target, "new")
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+KILLED_WRITER = """
+import sys, time
+from dfkd.runs.atomic import atomic_write
+
+def slow(fh):
+    fh.write(b"partial checkpoint")
+    fh.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+
+atomic_write(sys.argv[1], slow)
+"""
+
+
+def test_a_write_killed_midway_leaves_a_temporary_that_is_removed_later(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from dfkd.runs.atomic import remove_stale_temporaries
+
+    target = tmp_path / "last.pt"
+    target.write_bytes(b"old")
+    (tmp_path / "other.tmp").write_bytes(b"not ours")
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target)], env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"writing\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    stale = [p for p in leftovers(tmp_path) if p.name != "other.tmp"]
+    assert len(stale) == 1 and stale[0].name.startswith(".last.pt.")
+    assert remove_stale_temporaries(tmp_path) == stale
+    assert target.read_bytes() == b"old" and [p.name for p in leftovers(tmp_path)] == ["other.tmp"]
