@@ -109,8 +109,9 @@ def test_a_files_kwargs_cannot_make_timm_fetch_or_read_weights(tmp_path: Path, l
 def test_registered_names_with_recorded_kwargs_still_load(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = create_model("simple_cnn", num_classes=10, width=4, depth=2)
-    save_teacher(tmp_path / "t.pt", model, TeacherInfo("simple_cnn", 10, (3, 32, 32), None, None,
-                                                       arch_kwargs={"width": 4, "depth": 2}))
+    info = TeacherInfo("simple_cnn", 10, (3, 32, 32), None, None, arch_kwargs={"width": 4, "depth": 2})
+    # dfkd itself never writes such a file (save_checkpoint refuses non-finite values): one from elsewhere
+    torch.save({"format": FORMAT, "info": info.to_dict(), "state_dict": model.state_dict()}, tmp_path / "t.pt")
     _, info = load_teacher(TeacherRequest(str(tmp_path / "t.pt")))
     assert info.arch == "simple_cnn" and info.arch_kwargs == {"width": 4, "depth": 2}
 
@@ -161,8 +162,9 @@ def test_non_finite_weights_are_refused(tmp_path: Path, value: float) -> None:
     model = create_model("simple_cnn", num_classes=10, width=4, depth=2)
     with torch.no_grad():
         next(iter(model.parameters()))[0].fill_(value)
-    save_teacher(tmp_path / "t.pt", model, TeacherInfo("simple_cnn", 10, (3, 32, 32), None, None,
-                                                       arch_kwargs={"width": 4, "depth": 2}))
+    info = TeacherInfo("simple_cnn", 10, (3, 32, 32), None, None, arch_kwargs={"width": 4, "depth": 2})
+    # dfkd itself never writes such a file (save_checkpoint refuses non-finite values): one from elsewhere
+    torch.save({"format": FORMAT, "info": info.to_dict(), "state_dict": model.state_dict()}, tmp_path / "t.pt")
     with pytest.raises(TeacherLoadError, match=r"t.pt: refused: 1 weight tensor\(s\) hold NaN or infinite"):
         load_teacher(TeacherRequest(str(tmp_path / "t.pt")))
     torch.save(model.state_dict(), tmp_path / "bare.pt")
