@@ -15,6 +15,7 @@ Example::
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -24,7 +25,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _refuse_bool_as_int(value: Any) -> Any:
-    if isinstance(value, bool):
+    """true/false and NaN/inf are not integers (pydantic would read them as 1/0, or as non-finite numbers)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value
 
