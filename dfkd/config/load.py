@@ -51,12 +51,13 @@ class RecipeConflict(PydanticCustomError):
 
 class SubkeyError(PydanticCustomError):
     """Raised by the validator of a mapping field about one of its keys, e.g. a model's keyword argument:
-    reported as ``key '<field>.<subkey>': expected <expected>, got <value>``."""
+    reported as ``key '<field>.<subkey>': expected <expected>, got <value>``, or with ``unknown=True`` (a key
+    the mapping does not accept) as ``unknown key '<field>.<subkey>' (<expected>)``."""
 
     KIND = "subkey_error"
 
-    def __new__(cls, subkey: str, expected: str, value: Any) -> SubkeyError:
-        context = {"subkey": subkey, "expected": expected, "value": value}
+    def __new__(cls, subkey: str, expected: str, value: Any, unknown: bool = False) -> SubkeyError:
+        context = {"subkey": subkey, "expected": expected, "value": value, "unknown": unknown}
         return super().__new__(cls, cls.KIND, "{expected}", context)
 
 
@@ -327,13 +328,17 @@ def _to_recipe_error(
     lines = []
     for error in exc.errors():
         loc = tuple(error["loc"])
+        unknown_subkey = False
         if error["type"] == SubkeyError.KIND:
             ctx = error["ctx"]
             loc = (*loc, str(ctx["subkey"]))
             error = {**error, "loc": loc, "input": ctx["value"], "msg": ctx["expected"]}
+            unknown_subkey = bool(ctx["unknown"])
         source = _source_of(loc, sources, default)
         dotted = _dotted(loc)
-        if error["type"] == RecipeConflict.KIND:
+        if unknown_subkey:
+            lines.append(f"{source}: unknown key '{dotted}' ({error['msg']})")
+        elif error["type"] == RecipeConflict.KIND:
             lines.append(f"{source}: {error['msg']}")
         elif error["type"] == "extra_forbidden":
             lines.append(f"{source}: {_unknown_key_message(str(loc[-1]), _section_at(schema, loc[:-1]), dotted)}")

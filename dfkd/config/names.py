@@ -5,6 +5,7 @@ is loaded or any run directory exists. The registries are imported only when a v
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
@@ -67,16 +68,23 @@ DeviceName = Annotated[str, AfterValidator(_device)]
 """``auto`` or a torch device string; whether the device exists is checked when the run starts."""
 
 
-def model_kwargs(arch: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of the model ``arch`` (None: its name was invalid, that error is reported), with
-    the types its constructor declares (``width: abc`` is refused here, not when the model is built)."""
+def model_kwargs(arch: str | None, kwargs: dict[str, Any], reserved: Mapping[str, str] = {}) -> dict[str, Any]:
+    """The keyword arguments of the model ``arch`` (None: its name was invalid, that error is reported), checked
+    against its constructor: arguments it does not take and values of the wrong type (``width: abc``) are refused
+    here, not when the model is built. ``reserved`` maps the arguments the job sets itself to where they come
+    from (e.g. ``{"num_classes": "the teacher"}``); giving one is refused too."""
     from dfkd.models._factory import ModelArgumentError, check_model_kwargs
 
+    for key, origin in reserved.items():
+        if key in kwargs:
+            raise SubkeyError(key, f"no value ({arch or 'the model'} gets its {key} from {origin})", kwargs[key])
     if arch is not None:
         try:
             check_model_kwargs(arch, kwargs)
         except ModelArgumentError as err:
             if err.argument is None:
                 raise ValueError(str(err)) from None
+            if err.unknown:
+                raise SubkeyError(err.argument, err.expected, err.value, True) from None
             raise SubkeyError(err.argument, f"{err.expected} ({arch}'s '{err.argument}')", err.value) from None
     return kwargs

@@ -5,7 +5,7 @@ recipe, ``dfkd distill`` runs the packaged quick-start (``dfkd/recipes/quickstar
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -48,10 +48,16 @@ class NetworkSection(Section):
     kwargs: dict[str, object] = {}
     optimizer: OptimizerSection = OptimizerSection()
 
+    RESERVED_KWARGS: ClassVar[dict[str, str]] = {}  # arguments the job sets itself -> where they come from
+
     @field_validator("kwargs")
     @classmethod
     def _kwargs_of_the_model(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return model_kwargs(info.data.get("arch"), value)
+        return model_kwargs(info.data.get("arch"), value, cls.RESERVED_KWARGS)
+
+
+class StudentSection(NetworkSection):
+    RESERVED_KWARGS: ClassVar[dict[str, str]] = {"num_classes": "the teacher"}
 
 
 class GeneratorSection(NetworkSection):
@@ -111,7 +117,7 @@ class DistillRecipe(Section):
     run: RunSection = RunSection()
     data: EvalDataSection = EvalDataSection()
     teacher: TeacherSection
-    student: NetworkSection
+    student: StudentSection
     generator: GeneratorSection = GeneratorSection()
     loss: LossSection = LossSection()
     replay: ReplaySection = ReplaySection()

@@ -64,12 +64,15 @@ class UnknownModelError(ValueError):
 class ModelArgumentError(TypeError, ValueError):
     """Keyword arguments a model does not take, of the wrong type, or refused by its constructor.
 
-    For an argument of the wrong type, ``argument``, ``expected`` (in words) and ``value`` say which and why.
+    For one bad argument, ``argument``, ``expected`` (in words) and ``value`` say which and why; ``unknown`` is
+    true when the model does not take that argument at all.
     """
 
-    def __init__(self, message: str, argument: str | None = None, expected: str = "", value: Any = None) -> None:
+    def __init__(
+        self, message: str, argument: str | None = None, expected: str = "", value: Any = None, *, unknown: bool = False
+    ) -> None:
         super().__init__(message)
-        self.argument, self.expected, self.value = argument, expected, value
+        self.argument, self.expected, self.value, self.unknown = argument, expected, value, unknown
 
 
 @runtime_checkable
@@ -204,21 +207,35 @@ def _dfkd_class(name: str) -> type[nn.Module] | None:
 def check_model_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
     """Check the types of ``kwargs`` for the dfkd model ``name`` without building it.
 
-    Raises :class:`ModelArgumentError` for an argument of the wrong type. Names and values the annotations
-    cannot judge (unknown arguments, ranges, timm's own models) are left to :func:`create_model`.
+    Raises :class:`ModelArgumentError` for an argument the model's constructor does not take or of the wrong
+    type. What the annotations cannot judge (ranges, arguments an entrypoint pins, timm's own models) is left to
+    :func:`create_model`.
     """
     check_model_name(name)
     cls = _dfkd_class(name)
     if cls is not None:
-        known = {key: value for key, value in kwargs.items() if key in _accepted(cls, {})}
-        _typed_kwargs(cls, name, known)
+        accepted = _accepted(cls, {})
+        for key, value in kwargs.items():
+            if key not in accepted:
+                close = difflib.get_close_matches(key, accepted, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                expected = f"{name} takes {', '.join(accepted)}{hint}"
+                raise ModelArgumentError(
+                    f"{name}: unexpected keyword argument '{key}' ({expected})", key, expected, value, unknown=True
+                )
+        _typed_kwargs(cls, name, kwargs)
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a dfkd or timm model by name: ``timm.create_model(name, **kwargs)`` after registration.
 
     Raises :class:`UnknownModelError` for a name neither dfkd nor timm knows (listing dfkd's models) and
-    :class:`ModelArgumentError` for keyword arguments a dfkd model does not take or refuses.
+    :class:`ModelArgumentError` for keyword arguments the model does not take or refuses.
     """
     check_model_name(name)
-    return timm.create_model(name, **kwargs)
+    try:
+        return timm.create_model(name, **kwargs)
+    except ModelArgumentError:
+        raise
+    except TypeError as err:  # a timm model's own constructor refusing a keyword argument
+        raise ModelArgumentError(f"{name}: {err}") from err

@@ -28,7 +28,7 @@ class TeacherModelSection(Section):
     @field_validator("kwargs")
     @classmethod
     def _kwargs_of_the_model(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return model_kwargs(info.data.get("arch"), value)
+        return model_kwargs(info.data.get("arch"), value, reserved={"num_classes": "the training data"})
 
 
 class TeacherTrainSection(Section):
