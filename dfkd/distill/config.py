@@ -42,6 +42,14 @@ class TeacherSection(Section):
     train_if_missing: bool = False  # train it with `teacher_recipe` first when the file is absent
     teacher_recipe: str | None = None  # a `dfkd train-teacher` recipe (None: the packaged quick-start teacher)
 
+    @field_validator("arch_kwargs")
+    @classmethod
+    def _kwargs_of_the_model(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        arch = info.data.get("arch")
+        if value is None or arch is None or ":" in arch:  # a user callable's arguments are its own business
+            return value
+        return model_kwargs(arch, value)
+
 
 class NetworkSection(Section):
     arch: ModelName

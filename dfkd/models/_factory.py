@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import typing
 from collections.abc import Mapping
 from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
@@ -121,7 +122,7 @@ def _typed_kwargs(cls: type, name: str, kwargs: Mapping[str, Any]) -> dict[str, 
     """``kwargs`` checked against the constructor's annotations (and converted, e.g. a list to a tuple).
 
     Validation is pydantic's lax mode except that a bool is taken only where the annotation accepts a bool
-    strictly (``width: true`` is refused, not read as 1).
+    strictly (``width: true`` is refused, not read as 1), and a float must be finite.
     """
     hints = _constructor_hints(cls)
     out = dict(kwargs)
@@ -131,12 +132,19 @@ def _typed_kwargs(cls: type, name: str, kwargs: Mapping[str, Any]) -> dict[str, 
             continue
         try:
             out[key] = TypeAdapter(hint).validate_python(value, strict=isinstance(value, bool))
+            if isinstance(out[key], float) and not math.isfinite(out[key]):
+                raise ModelArgumentError(
+                    f"{name}: keyword argument '{key}': expected a finite number, got {value!r}", key,
+                    "a finite number", value,
+                )
         except ValidationError as err:
             expected = err.errors()[0]["msg"].removeprefix("Input should be ").split(", ")[0]
             expected = expected.replace("a valid integer", "an integer").replace("a valid ", "a ")
             raise ModelArgumentError(
                 f"{name}: keyword argument '{key}': expected {expected}, got {value!r}", key, expected, value
             ) from None
+        except ModelArgumentError:
+            raise
         except Exception:  # noqa: BLE001 - an annotation pydantic cannot validate: leave the value to the model
             continue
     return out

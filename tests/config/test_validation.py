@@ -75,6 +75,7 @@ def distill_error(*overrides: str) -> str:
         ("student.kwargs.width=abc", "student.kwargs.width", "an integer (simple_cnn's 'width')"),
         ("student.kwargs.depth=true", "student.kwargs.depth", "an integer (simple_cnn's 'depth')"),
         ("generator.kwargs.nz=2.5", "generator.kwargs.nz", "an integer (dfad_generator's 'nz')"),
+        ("student.kwargs.num_classes=3", "student.kwargs.num_classes", "num_classes from the teacher"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(override: str, key: str, expected: str) -> None:
@@ -178,3 +179,16 @@ def test_teacher_recipe_values() -> None:
         with pytest.raises(RecipeError) as info:
             load_recipe(TeacherRecipe, None, [*base, "model.arch=simple_cnn", override])
         assert fragment in str(info.value), override
+
+
+def test_model_keyword_arguments_are_checked_against_the_constructor() -> None:
+    message = distill_error("student.kwargs.widht=8")
+    assert message == (
+        "<command line>: override 'student.kwargs.widht=8': unknown key 'student.kwargs.widht' (simple_cnn takes "
+        "num_classes, in_chans, width, depth, convs_per_stage; did you mean 'width'?)"
+    )
+    assert "expected a finite number" in distill_error("generator.arch=dcgan_generator", "generator.kwargs.nz=.nan")
+    assert "key 'teacher.arch_kwargs.depth'" in distill_error("teacher.arch=simple_cnn", "teacher.arch_kwargs.depth=x")
+    # a timm model's keyword arguments and a user callable's are theirs to judge when the model is built
+    load_recipe(DistillRecipe, None, [*REQUIRED, "student.arch=resnet18", "student.kwargs.drop_rate=0.1"])
+    load_recipe(DistillRecipe, None, [*REQUIRED, "teacher.arch=pkg.mod:build", "teacher.arch_kwargs.anything=x"])
