@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
 
 import timm
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticUserError, TypeAdapter, ValidationError
 from timm.models import model_entrypoint, register_model
 from torch import Tensor, nn
 
@@ -131,22 +131,23 @@ def _typed_kwargs(cls: type, name: str, kwargs: Mapping[str, Any]) -> dict[str, 
         if hint is None or hint is Any:
             continue
         try:
-            out[key] = TypeAdapter(hint).validate_python(value, strict=isinstance(value, bool))
-            if isinstance(out[key], float) and not math.isfinite(out[key]):
-                raise ModelArgumentError(
-                    f"{name}: keyword argument '{key}': expected a finite number, got {value!r}", key,
-                    "a finite number", value,
-                )
+            adapter = TypeAdapter(hint)
+        except PydanticUserError:  # an annotation pydantic cannot validate (e.g. a module): the model's business
+            continue
+        try:
+            checked = adapter.validate_python(value, strict=isinstance(value, bool))
         except ValidationError as err:
             expected = err.errors()[0]["msg"].removeprefix("Input should be ").split(", ")[0]
             expected = expected.replace("a valid integer", "an integer").replace("a valid ", "a ")
             raise ModelArgumentError(
                 f"{name}: keyword argument '{key}': expected {expected}, got {value!r}", key, expected, value
             ) from None
-        except ModelArgumentError:
-            raise
-        except Exception:  # noqa: BLE001 - an annotation pydantic cannot validate: leave the value to the model
-            continue
+        if isinstance(checked, float) and not math.isfinite(checked):
+            raise ModelArgumentError(
+                f"{name}: keyword argument '{key}': expected a finite number, got {value!r}", key, "a finite number",
+                value,
+            )
+        out[key] = checked
     return out
 
 
