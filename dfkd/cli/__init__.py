@@ -1,4 +1,9 @@
-"""``dfkd`` command line: parses arguments and calls the library. One module per subcommand."""
+"""``dfkd`` command line: parses arguments and calls the library. One module per subcommand.
+
+A user's mistake -- a bad argument, recipe value or path, a missing file, a full or read-only disk -- is one
+line on stderr (``dfkd <command>: error: ...``) and exit status 2; :mod:`dfkd.cli._errors` decides which
+exceptions are such mistakes. Anything else is a bug and keeps its traceback.
+"""
 from __future__ import annotations
 
 import argparse
