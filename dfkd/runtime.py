@@ -14,12 +14,37 @@ from dfkd.config.sections import LrScheduleSection, OptimizerSection, RunSection
 AUTOCAST_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def resolve_device(name: str) -> torch.device:
+class DeviceError(ValueError):
+    """The requested device is not a device, or does not exist on this machine; the message names the option."""
+
+
+def _available(device: torch.device) -> str | None:
+    """None if ``device`` can be used here, else why not."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return "CUDA is not available on this machine"
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            return f"this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1})"
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return "MPS is not available on this machine"
+    return None
+
+
+def resolve_device(name: str, option: str = "run.device") -> torch.device:
+    """``auto`` (cuda when available, else cpu) or the named device, checked to exist on this machine.
+
+    Raises :class:`DeviceError` naming ``option`` (the recipe key or command-line option that gave ``name``).
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"run.device={name!r} but CUDA is not available on this machine; use run.device=cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"{option}={name!r} is not a device; expected auto, cpu, cuda, cuda:<index> or mps") from None
+    problem = _available(device)
+    if problem is not None:
+        raise DeviceError(f"{option}={name!r} but {problem}; use {option}=cpu (or auto)")
     return device
 
 

@@ -1,10 +1,18 @@
-"""``dfkd`` command line: parses arguments and calls the library. One module per subcommand."""
+"""``dfkd`` command line: parses arguments and calls the library. One module per subcommand.
+
+A user's mistake -- a bad argument, recipe value or path, a missing file, a full or read-only disk -- is one
+line on stderr (``dfkd <command>: error: ...``) and exit status 2; :mod:`dfkd.cli._errors` decides which
+exceptions are such mistakes. Anything else is a bug and keeps its traceback.
+"""
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from dfkd.cli._errors import user_error_line
 
 # subcommand -> module defining ``configure(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, str] = {
@@ -18,8 +26,15 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block): ``dfkd audit: error: argument ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dfkd", description="Data-free knowledge distillation and GANs with one-stage adversarial training."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -31,20 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors whose message tells the user what to fix: printed without a traceback."""
-    from dfkd.config.load import RecipeError
-    from dfkd.data.errors import DataError, DataNotFoundError
-    from dfkd.engine import CouplingError, NonFiniteError
-    from dfkd.runs.checkpoint import CheckpointError
-    from dfkd.runs.session import SessionError
-    from dfkd.teachers.load import TeacherLoadError
-
-    return (RecipeError, DataNotFoundError, DataError, TeacherLoadError, CheckpointError, SessionError, CouplingError,
-            NonFiniteError)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. A user error (see :mod:`dfkd.cli._errors`) is one line on stderr and exit status 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
@@ -52,12 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
-    except _user_errors() as err:
-        print(f"dfkd {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"dfkd {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        line = user_error_line(err)
+        if line is None:
+            raise
+        print(f"dfkd {args.command}: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dfkd.cli._arg_types import non_negative_int, positive_int
+
 HELP = "one-stage vs exact two-stage gradients for every loss (exit 1 if an exact case is not)"
 
 
@@ -24,8 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--critics", type=_csv, default=None, help="comma-separated critics: gn,bn (GAN) / student-gn,student-bn (KD)"
     )
     parser.add_argument("--dtype", type=_csv, default=["float64"], help="float64 (default) and/or float32")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="samples per batch (default 32)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from dfkd.cli._errors import CommandLineError
 from dfkd.cli._recipe_args import add_recipe_arguments, split_recipe_and_overrides
 
 HELP = "data-free distillation of a teacher into a student (default: the quick-start)"
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
     recipe, overrides = split_recipe_and_overrides(args.items)
     if args.resume and recipe:
-        raise SystemExit("dfkd distill: --resume reads the run's own recipe.yaml; give only key=value overrides")
+        raise CommandLineError("--resume reads the run's own recipe.yaml; give only key=value overrides")
     summary, baseline = run_distill_with_baseline(recipe, overrides, resume=args.resume)
     print(format_report(summary, baseline))
     print(f"\nrun directory: {summary['run_dir']}")

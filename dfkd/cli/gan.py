@@ -4,8 +4,8 @@ Inception-v3 weights (offline: fid.weights=PATH); fid.enabled=false trains witho
 from __future__ import annotations
 
 import argparse
-import sys
 
+from dfkd.cli._errors import CommandLineError
 from dfkd.cli._recipe_args import add_recipe_arguments, split_recipe_and_overrides
 
 HELP = "train a GAN in one or two stages (DCGAN, WGAN, LSGAN, hinge, RelGAN, FisherGAN, BGAN, SNGAN, CGAN)"
@@ -16,21 +16,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dfkd.config.load import RecipeError
-    from dfkd.data.errors import DataNotFoundError
-    from dfkd.gan.job import GanSetupError, format_summary, run_gan
-    from dfkd.metrics import ExtractorWeightsError
-    from dfkd.runs.session import SessionError
+    from dfkd.gan.job import format_summary, run_gan
 
     recipe, overrides = split_recipe_and_overrides(args.items)
     if args.resume and recipe:
-        raise SystemExit("dfkd gan: --resume reads the run's own recipe.yaml; give only key=value overrides")
+        raise CommandLineError("--resume reads the run's own recipe.yaml; give only key=value overrides")
     if not args.resume and recipe is None:
-        raise SystemExit("dfkd gan: give a recipe, e.g. recipes/gan/cifar10/lsgan-one.yaml (or --resume RUN_DIR)")
-    try:
-        summary = run_gan(recipe, overrides, resume=args.resume)
-    except (RecipeError, DataNotFoundError, ExtractorWeightsError, GanSetupError, SessionError) as err:
-        print(f"dfkd gan: {err}", file=sys.stderr)
-        return 2
+        raise CommandLineError("give a recipe, e.g. recipes/gan/cifar10/lsgan-one.yaml (or --resume RUN_DIR)")
+    summary = run_gan(recipe, overrides, resume=args.resume)
     print(format_summary(summary))
     return 0

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from dfkd.runs.atomic import atomic_write_text
 
@@ -35,6 +36,29 @@ Key = tuple[str, ...]
 
 class RecipeError(ValueError):
     """A recipe could not be read, merged or validated; the message names the file, the key and the problem."""
+
+
+class RecipeConflict(PydanticCustomError):
+    """Raised by a section's validator when keys contradict each other; the message names them all, e.g.
+    ``RecipeConflict("method=onestage cannot use loss.attention_beta > 0 (...)")``. It is reported as is,
+    after the file (or override) that set the validated key."""
+
+    KIND = "recipe_conflict"
+
+    def __new__(cls, message: str) -> RecipeConflict:
+        return super().__new__(cls, cls.KIND, message)
+
+
+class SubkeyError(PydanticCustomError):
+    """Raised by the validator of a mapping field about one of its keys, e.g. a model's keyword argument:
+    reported as ``key '<field>.<subkey>': expected <expected>, got <value>``, or with ``unknown=True`` (a key
+    the mapping does not accept) as ``unknown key '<field>.<subkey>' (<expected>)``."""
+
+    KIND = "subkey_error"
+
+    def __new__(cls, subkey: str, expected: str, value: Any, unknown: bool = False) -> SubkeyError:
+        context = {"subkey": subkey, "expected": expected, "value": value, "unknown": unknown}
+        return super().__new__(cls, cls.KIND, "{expected}", context)
 
 
 # --------------------------------------------------------------------------------------------------- YAML
@@ -236,9 +260,29 @@ def _dotted(loc: Sequence[object]) -> str:
     return text
 
 
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
+           "less_than_equal": ("le", "<=")}
+
+
+def _bound(error: Mapping[str, Any]) -> str | None:
+    """``a number > 0`` / ``an integer >= 1`` for a violated bound (the bound's type tells which)."""
+    if error["type"] not in _BOUNDS:
+        return None
+    key, symbol = _BOUNDS[error["type"]]
+    limit = (error.get("ctx") or {}).get(key)
+    if isinstance(limit, float):
+        return f"a number {symbol} {limit:g}"
+    return f"an integer {symbol} {limit}" if isinstance(limit, int) else None
+
+
 def _expected(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    bound = _bound(error)
+    if bound is not None:
+        return bound
+    if kind == "finite_number":
+        return "a finite number (not .nan or .inf)"
     if kind.startswith("float_"):
         return "a number"
     if kind.startswith("int_"):
@@ -277,19 +321,32 @@ def _source_of(loc: Sequence[object], sources: Mapping[Key, str], default: str) 
 def _to_recipe_error(
     exc: ValidationError, schema: type[BaseModel], sources: Mapping[Key, str], default: str
 ) -> RecipeError:
-    """One line per pydantic error: ``<source>: key '<dotted>': expected <what>, got <value>``."""
+    """One line: ``<source>: key '<dotted>': expected <what>, got <value>``, several problems joined by ``; ``.
+
+    A cross-key rule of a section (see :class:`RecipeConflict`) reads ``<source>: <its message>``.
+    """
     lines = []
     for error in exc.errors():
         loc = tuple(error["loc"])
+        unknown_subkey = False
+        if error["type"] == SubkeyError.KIND:
+            ctx = error["ctx"]
+            loc = (*loc, str(ctx["subkey"]))
+            error = {**error, "loc": loc, "input": ctx["value"], "msg": ctx["expected"]}
+            unknown_subkey = bool(ctx["unknown"])
         source = _source_of(loc, sources, default)
         dotted = _dotted(loc)
-        if error["type"] == "extra_forbidden":
+        if unknown_subkey:
+            lines.append(f"{source}: unknown key '{dotted}' ({error['msg']})")
+        elif error["type"] == RecipeConflict.KIND:
+            lines.append(f"{source}: {error['msg']}")
+        elif error["type"] == "extra_forbidden":
             lines.append(f"{source}: {_unknown_key_message(str(loc[-1]), _section_at(schema, loc[:-1]), dotted)}")
         elif error["type"] == "missing":
             lines.append(f"{source}: key '{dotted}': expected {_expected(error)}")
         else:
             lines.append(f"{source}: key '{dotted}': expected {_expected(error)}, got {_found(error.get('input'))}")
-    return RecipeError("\n".join(lines))
+    return RecipeError("; ".join(lines))
 
 
 # -------------------------------------------------------------------------------------------------- public

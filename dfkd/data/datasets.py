@@ -146,3 +146,9 @@ def build_dataset(
         output_size=output_size, resize=resize, train_transform=train_transform, hflip=entry.hflip, channels=channels
     )
     return entry.factory(DatasetRequest(Path(root).expanduser(), split, download, output_size, transform))
+
+
+def check_dataset_name(name_or_path: str) -> None:
+    """Raise ValueError (listing the registered names) unless ``name_or_path`` is a registered dataset or an
+    image-folder path (an existing directory, or a name that looks like a path: it may not exist yet)."""
+    _registered(name_or_path)

@@ -6,12 +6,15 @@ Defaults follow the one-stage GAN paper (DCGAN networks, GroupNorm in the critic
 from __future__ import annotations
 
 import inspect
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from dfkd.config.base import Section
+from dfkd.config.load import RecipeConflict
+from dfkd.config.names import DatasetName
 from dfkd.config.sections import EngineSection, LrScheduleSection, OptimizerSection, RunSection
+from dfkd.config.types import FiniteFloat, Int, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 from dfkd.gan.constraints import CRITIC_PENALTIES, NO_PENALTY
 from dfkd.losses import GAN_LOSSES
 
@@ -21,20 +24,20 @@ DCGAN_ADAM = OptimizerSection(name="adam", lr=2e-4, betas=(0.5, 0.999))
 class GanDataSection(Section):
     """Real images: the training split, resized and center-cropped to ``model.resolution``."""
 
-    name: str = "cifar10"  # cifar10, cifar100, mnist, shapes, or an ImageFolder directory (CelebA, LSUN, FFHQ)
+    name: DatasetName = "cifar10"  # cifar10, cifar100, mnist, shapes, or an ImageFolder directory (CelebA, LSUN, FFHQ)
     root: str = "data"  # where torchvision datasets live / are downloaded
     download: bool = False  # fetch a missing torchvision dataset (needs network)
-    max_items: int | None = Field(None, ge=2)  # a seeded random subset of the split (None: all of it)
+    max_items: Annotated[Int, Field(ge=2)] | None = None  # a seeded random subset of the split (None: all of it)
     augment: bool = False  # random crop (zero padding 4) + horizontal flip per batch, on the device
 
 
 class GanModelSection(Section):
     """DCGAN generator and critic (dfkd.models.dcgan), one definition for every power-of-two resolution."""
 
-    resolution: int = Field(32, ge=8)  # 32 (CIFAR-10) or 64 (CelebA, LSUN, FFHQ); any power of two >= 8
-    nz: int = Field(100, ge=1)
-    ngf: int = Field(64, ge=1)
-    ndf: int = Field(64, ge=1)
+    resolution: Annotated[Int, Field(ge=8)] = 32  # 32 (CIFAR-10) or 64 (CelebA, LSUN, FFHQ); any power of two >= 8
+    nz: PositiveInt = 100
+    ngf: PositiveInt = 64
+    ndf: PositiveInt = 64
     norm: Literal["gn", "bn", "none", "sn"] = "gn"  # critic normalisation; sn = spectral norm (SNGAN)
     conditional: bool = False  # CGAN: label-embedding generator, projection critic (needs >= 2 classes)
 
@@ -50,10 +53,10 @@ class GanLossSection(Section):
     """The adversarial loss (dfkd.losses.GAN_LOSSES) and the critic's constraint."""
 
     name: str = "nonsaturating"  # minimax, nonsaturating, wgan, lsgan, hinge, relativistic, fisher, bgan, ...
-    params: dict[str, float] = {}  # the loss's hyper-parameters, e.g. fisher: {rho: 1.0e-6, lam: 0.0 (initial)}
+    params: dict[str, FiniteFloat] = {}  # the loss's hyper-parameters, e.g. fisher: {rho: 1.0e-6, lam: 0.0 (initial)}
     penalty: str = NO_PENALTY  # none, gp (WGAN-GP, on detached fakes), r1
-    penalty_weight: float = Field(10.0, ge=0)
-    clip: float | None = Field(None, gt=0)  # WGAN: clamp critic parameters to [-clip, clip] after every update
+    penalty_weight: NonNegativeFloat = 10.0
+    clip: PositiveFloat | None = None  # WGAN: clamp critic parameters to [-clip, clip] after every update
 
     @field_validator("name")
     @classmethod
@@ -83,17 +86,17 @@ class GanLossSection(Section):
 
 class GanTrainSection(Section):
     stage: Literal["one", "two"] = "one"  # one: Algorithm 1 (joint update); two: alternating updates
-    steps: int = Field(50_000, ge=1)  # rounds = generator updates
-    batch_size: int = Field(128, ge=1)  # real and fake images per critic update
-    critic_steps: int = Field(1, ge=1)  # critic updates per generator update (one stage: the last is joint)
+    steps: PositiveInt = 50_000  # rounds = generator updates
+    batch_size: PositiveInt = 128  # real and fake images per critic update
+    critic_steps: PositiveInt = 1  # critic updates per generator update (one stage: the last is joint)
 
 
 class GanOptimSection(Section):
     generator: OptimizerSection = DCGAN_ADAM
     critic: OptimizerSection = DCGAN_ADAM
     lr_schedule: LrScheduleSection = LrScheduleSection()  # both optimisers, stepped once per round
-    critic_clip_norm: float | None = Field(None, gt=0)
-    generator_clip_norm: float | None = Field(None, gt=0)
+    critic_clip_norm: PositiveFloat | None = None
+    generator_clip_norm: PositiveFloat | None = None
 
 
 class FidSection(Section):
@@ -103,22 +106,22 @@ class FidSection(Section):
     extractor: str = "inception"  # inception, timm:<model> (e.g. timm:resnet18), pixels:<size>; see dfkd.metrics
     weights: str | None = None  # extractor weights file (inception: torch-fidelity's; timm: a state dict)
     download: bool = False  # inception: let torch-fidelity download missing weights (needs network)
-    image_size: int | None = Field(None, ge=1)  # extractor input size (timm, pixels); inception uses 299 itself
-    every: int = Field(5000, ge=0)  # evaluate every N steps and at the end (0: only at the end)
-    num_samples: int = Field(0, ge=0)  # generated images per evaluation; 0: 10000 on GPU, 1000 on CPU
-    num_real: int = Field(0, ge=0)  # real images (a fixed seeded subset); 0: as num_samples (capped by the split)
-    batch_size: int = Field(250, ge=1)
-    kid_subsets: int = Field(100, ge=1)
-    kid_subset_size: int = Field(1000, ge=2)  # capped by the number of samples
+    image_size: PositiveInt | None = None  # extractor input size (timm, pixels); inception uses 299 itself
+    every: NonNegativeInt = 5000  # evaluate every N steps and at the end (0: only at the end)
+    num_samples: NonNegativeInt = 0  # generated images per evaluation; 0: 10000 on GPU, 1000 on CPU
+    num_real: NonNegativeInt = 0  # real images (a fixed seeded subset); 0: as num_samples (capped by the split)
+    batch_size: PositiveInt = 250
+    kid_subsets: PositiveInt = 100
+    kid_subset_size: Annotated[Int, Field(ge=2)] = 1000  # capped by the number of samples
     cache_dir: str | None = "~/.cache/dfkd/fid"  # real-image features, per dataset/resolution/extractor; None: off
 
 
 class GanLoggingSection(Section):
-    log_every: int = Field(100, ge=0)
-    checkpoint_every: int = Field(1000, ge=0)
-    image_every: int = Field(1000, ge=0)  # fixed-z image grid (0: only at the end)
-    grid_size: int = Field(64, ge=1)
-    max_wall_s: float | None = Field(None, gt=0)  # stop (and checkpoint) after this much training time
+    log_every: NonNegativeInt = 100
+    checkpoint_every: NonNegativeInt = 1000
+    image_every: NonNegativeInt = 1000  # fixed-z image grid (0: only at the end)
+    grid_size: PositiveInt = 64
+    max_wall_s: PositiveFloat | None = None  # stop (and checkpoint) after this much training time
 
 
 class GanRecipe(Section):
@@ -131,6 +134,22 @@ class GanRecipe(Section):
     fid: FidSection = FidSection()
     logging: GanLoggingSection = GanLoggingSection()
     engine: EngineSection = EngineSection()
+
+    @field_validator("engine")
+    @classmethod
+    def _one_stage_can_run(cls, engine: EngineSection, info: ValidationInfo) -> EngineSection:
+        """Refuse what the engine would refuse at the first one-stage step: with ``engine.coupling=error``, an
+        asymmetric loss on a BatchNorm critic (its per-sample gamma would be approximate)."""
+        train, loss, model = info.data.get("train"), info.data.get("loss"), info.data.get("model")
+        if engine.coupling != "error" or train is None or loss is None or model is None or train.stage != "one":
+            return engine
+        if model.norm == "bn" and not GAN_LOSSES.get(loss.name).symmetric:
+            raise RecipeConflict(
+                f"engine.coupling=error refuses train.stage=one with the asymmetric loss.name={loss.name} on a "
+                "BatchNorm critic (model.norm=bn), whose one-stage update would be approximate; use model.norm=gn, "
+                "train.stage=two, or engine.coupling=warn"
+            )
+        return engine
 
 
 CHANGEABLE_ON_RESUME = ("train.steps", "logging", "fid.every", "fid.batch_size", "fid.cache_dir", "run.threads")

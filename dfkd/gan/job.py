@@ -20,7 +20,7 @@ from dfkd.gan.evaluation import GanEvaluator
 from dfkd.gan.game import GanGame
 from dfkd.gan.networks import generator_spec
 from dfkd.losses import GAN_LOSSES
-from dfkd.runs.launch import open_run
+from dfkd.runs.launch import plan_run
 from dfkd.runs.run_dir import RunDir
 from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import apply_run_settings
@@ -103,9 +103,11 @@ def build_game(recipe: GanRecipe, device: torch.device) -> GanSetup:
 
 def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: str | None = None) -> dict[str, Any]:
     """Run (or resume, from ``runs/<name>``) one GAN training; returns its summary (also in summary.json)."""
-    recipe, run, resuming = open_run(GanRecipe, recipe_path, overrides, resume=resume, changeable=CHANGEABLE_ON_RESUME)
+    plan = plan_run(GanRecipe, recipe_path, overrides, resume=resume, changeable=CHANGEABLE_ON_RESUME)
+    recipe, resuming = plan.recipe, plan.resuming
     device = apply_run_settings(recipe.run)
-    setup = build_game(recipe, device)
+    setup = build_game(recipe, device)  # data, FID weights and networks first: a bad setup leaves no run directory
+    run = plan.open()
     game, spec, channels = setup.game, setup.spec, setup.channels
     evaluator, data, model = game.evaluator, recipe.data, recipe.model
     loss = GAN_LOSSES.get(recipe.loss.name)
