@@ -118,6 +118,7 @@ class DistillGame:
                 autocast_dtype=AUTOCAST_DTYPES[recipe.run.precision],
                 coupling=recipe.engine.coupling,
                 max_consecutive_skips=recipe.engine.max_consecutive_skips,
+                skip_check="caller",  # checked by check(), when the session logs
                 critic_clip_norm=recipe.optim.student_clip_norm,
                 generator_clip_norm=recipe.optim.generator_clip_norm,
             ),
@@ -164,7 +165,7 @@ class DistillGame:
                 stats.append(self.engine.critic_step(self._draw(), fake=images))
         return stats
 
-    def train_step(self, step: int) -> Mapping[str, float]:
+    def train_step(self, step: int) -> Mapping[str, Tensor | float]:  # device tensors: no host synchronisation
         stats = self.method(RoundContext(self.engine, self.critic, self._draw, self.recipe.student_steps, self._noise))
         if self.memory is not None:
             stats += self._replay()
@@ -174,6 +175,10 @@ class DistillGame:
         scalars["lr_student"] = self.student_optimizer.param_groups[0]["lr"]
         scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
         return scalars
+
+    def check(self) -> None:
+        """Raise NonFiniteError after too many consecutive skipped updates (one host synchronisation)."""
+        self.engine.check_skips()
 
     def _predictions(self, model: nn.Module) -> Tensor:
         outputs = []
