@@ -71,7 +71,10 @@ class FisherMultiplier:
         self.constraint: Tensor | float = float("nan")
 
     def objective(self) -> Objective:
-        return self.loss.objective(lam=self.lam, rho=self.rho)
+        # Always a float64 tensor (a 0-dim CPU one until the first update puts it on the device): L_D is then
+        # computed alike before and after a resume, when lam comes back from the checkpoint as a float.
+        lam = self.lam if isinstance(self.lam, Tensor) else torch.tensor(self.lam, dtype=torch.float64)
+        return self.loss.objective(lam=lam, rho=self.rho)
 
     def after_update(self, stats: StepStats) -> bool:
         if stats.kind not in CRITIC_UPDATES:
