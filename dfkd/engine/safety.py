@@ -57,7 +57,10 @@ class BufferSnapshot:
         """Put the saved values back: everywhere, or only if the 0-dim boolean ``where`` is true (on the device)."""
         with torch.no_grad():
             for buf, saved in self._saved:
-                buf.copy_(saved if where is None else torch.where(where, saved, buf))
+                if where is None:
+                    buf.copy_(saved)
+                else:  # in place, elementwise: one kernel per buffer
+                    torch.where(where, saved, buf, out=buf)
 
 
 class SkipCounter:
