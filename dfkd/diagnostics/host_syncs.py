@@ -33,15 +33,17 @@ READ_METHODS: tuple[str, ...] = ("item", "tolist", "numpy", "cpu", "__bool__", "
 # Tensor methods that copy between devices (a synchronisation when they cross devices).
 COPY_METHODS: tuple[str, ...] = ("to", "cuda")
 
+_TORCH_DIR = os.path.join(os.path.dirname(torch.__file__), "")
 _OPTIM_DIR = os.path.join(os.path.dirname(torch.optim.__file__), "")
-_THIS_FILE = __file__
 _lock = threading.Lock()
 _active: list[HostSyncCounter] = []
 _originals: dict[str, Callable[..., Any]] = {}
 
 
 def _called_from_optimizer(frame: FrameType | None) -> bool:
-    while frame is not None:
+    """Whether the call comes from torch.optim: the frames inside torch that lead to it include one of
+    torch.optim's (a closure passed to ``optimizer.step`` is user code again, and counted)."""
+    while frame is not None and frame.f_code.co_filename.startswith(_TORCH_DIR):
         if frame.f_code.co_filename.startswith(_OPTIM_DIR):
             return True
         frame = frame.f_back

@@ -58,3 +58,18 @@ def test_nested_counters_both_count() -> None:
             t.item()
         t.item()
     assert outer.total == 3 and inner.total == 1
+
+
+def test_a_closure_run_by_an_optimizer_is_user_code_and_counted() -> None:
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.SGD([p], lr=0.1)
+
+    def closure() -> torch.Tensor:
+        loss = (p**2).sum()
+        loss.backward()
+        loss.item()
+        return loss
+
+    with count_host_syncs() as syncs:
+        opt.step(closure)
+    assert syncs.total == 1
