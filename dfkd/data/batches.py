@@ -128,10 +128,16 @@ class TensorBatches:
                 f"TensorBatches.load_state_dict: state was saved for {state['num_items']} items, this source holds "
                 f"{self.num_items}"
             )
+        try:
+            self.generator.set_state(state["generator"].cpu())
+        except RuntimeError as exc:  # a CPU generator's state does not fit a CUDA generator, and vice versa
+            raise ValueError(
+                f"TensorBatches.load_state_dict: the batch stream was saved on another kind of device than "
+                f"{self.device.type}; resume on the device the run started on ({exc})"
+            ) from exc
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
         self._order = state["order"].clone().to(self.device)
-        self.generator.set_state(state["generator"].cpu())
 
 
 def _lossless_uint8(batch: Tensor) -> Tensor | None:
