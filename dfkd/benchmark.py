@@ -5,30 +5,52 @@ only in ``method`` (distillation) or ``train.stage`` (GAN). Rounds are timed in 
 A B, ...) so that drifting machine load affects both alike, and the report gives medians and **ratios**:
 absolute times on a shared machine mean little, the ratio of two measured side by side does.
 
-Weights do not change the cost: when the teacher's checkpoint is absent, a randomly initialised teacher of
-``teacher.arch`` stands in for it, so benchmarks of the CIFAR recipes need neither data nor a trained teacher.
+Beside each measured ratio the report gives:
+
+* the ratio **predicted** from the measured cost of each network pass (:mod:`dfkd.diagnostics.pass_costs`, the
+  paper's Eq. 17 analysis with the generator forward reused in two-stage rounds);
+* each contender's **engine overhead**: its rounds against a minimal hand-written loop doing the same passes on
+  the same networks (:mod:`dfkd.diagnostics.hand_loop`), timed in the same interleaved blocks;
+* its **host synchronisations per round** (:mod:`dfkd.diagnostics.host_syncs`; rounds alone, no logging).
+
+Weights do not change the cost: when the teacher's checkpoint is absent, a randomly initialised teacher stands in
+for it (of ``teacher.arch``, or of the architecture in the teacher recipe that ``train_if_missing`` would train),
+so benchmarks need neither data for the teacher nor a trained teacher.
 """
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from dfkd.config.load import RecipeError, load_recipe
+from dfkd.diagnostics.hand_loop import HAND_ROUNDS
+from dfkd.diagnostics.host_syncs import HostSyncCounter
+from dfkd.diagnostics.pass_costs import UNITS, BenchModules, RoundShape, measure_pass_costs, predicted_round_cost
 from dfkd.runtime import apply_run_settings
+
+#: The round plan (dfkd.diagnostics.pass_costs.ROUND_PLANS) of each distillation method and GAN stage with one.
+DISTILL_PLANS = {"onestage": "one-stage", "dfad": "fresh-two-stage"}
+GAN_PLANS = {"one": "one-stage", "two": "two-stage"}
+HAND = " (hand)"
 
 
 @dataclass
 class Contender:
-    """One way of training, as a callable that runs one round."""
+    """One way of training, as a callable that runs one round; ``plan``/``modules``/``shape`` (optional) give
+    its passes per round, for the predicted cost and the hand-written reference loop."""
 
     name: str
     round: Callable[[int], object]
     images_per_round: int
+    plan: str | None = None
+    modules: BenchModules | None = None
+    shape: RoundShape | None = None
 
 
 @dataclass
@@ -36,6 +58,7 @@ class Timing:
     name: str
     seconds_per_round: list[float]
     images_per_round: int
+    syncs_per_round: float | None = None
 
     @property
     def median(self) -> float:
@@ -54,24 +77,29 @@ def _synchronize(device: torch.device) -> None:
 def time_interleaved(
     contenders: Sequence[Contender], *, rounds: int, repeats: int, warmup: int, device: torch.device
 ) -> list[Timing]:
-    """Seconds per round of each contender: ``repeats`` blocks of ``rounds`` rounds, alternating the order."""
+    """Seconds per round of each contender: ``repeats`` blocks of ``rounds`` rounds, alternating the order.
+
+    Host synchronisations made inside the rounds are counted too (``Timing.syncs_per_round``)."""
     step = 0
     for contender in contenders:
         for _ in range(warmup):
             step += 1
             contender.round(step)
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
+    syncs: dict[str, int] = {c.name: 0 for c in contenders}
     for repeat in range(repeats):
         order = contenders if repeat % 2 == 0 else list(reversed(contenders))
         for contender in order:
             _synchronize(device)
             start = time.perf_counter()
-            for _ in range(rounds):
-                step += 1
-                contender.round(step)
+            with HostSyncCounter() as counter:
+                for _ in range(rounds):
+                    step += 1
+                    contender.round(step)
             _synchronize(device)
             samples[contender.name].append((time.perf_counter() - start) / rounds)
-    return [Timing(c.name, samples[c.name], c.images_per_round) for c in contenders]
+            syncs[contender.name] += counter.total
+    return [Timing(c.name, samples[c.name], c.images_per_round, syncs[c.name] / (rounds * repeats)) for c in contenders]
 
 
 def format_timings(timings: Sequence[Timing], baseline: str) -> str:
@@ -89,11 +117,122 @@ def format_timings(timings: Sequence[Timing], baseline: str) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------- full report
+@dataclass
+class BenchReport:
+    """Everything one ``dfkd bench`` measured: timings (contenders and their hand-written loops), pass costs."""
+
+    contenders: list[Contender]
+    timings: dict[str, Timing]
+    pass_costs: dict[str, float] | None
+    baseline: str
+    device: str = "cpu"
+    predicted: dict[str, float] = field(default_factory=dict)
+
+    def engine_overhead(self, name: str) -> float | None:
+        hand = self.timings.get(name + HAND)
+        return None if hand is None else self.timings[name].median / hand.median - 1
+
+    def pairs(self) -> list[dict[str, object]]:
+        """One record per contender compared with the baseline (the JSON objects of ``dfkd bench --json``)."""
+        base = self.timings[self.baseline]
+        out = []
+        for contender in self.contenders:
+            if contender.name == self.baseline:
+                continue
+            names = [contender.name, self.baseline]
+            timing = self.timings[contender.name]
+            predicted = None
+            if contender.name in self.predicted and self.baseline in self.predicted:
+                predicted = self.predicted[self.baseline] / self.predicted[contender.name]
+            out.append({
+                "contender": contender.name,
+                "baseline": self.baseline,
+                "device": self.device,
+                "measured_ratio": base.median / timing.median,
+                "predicted_ratio": predicted,
+                "engine_overhead": {n: self.engine_overhead(n) for n in names},
+                "syncs_per_round": {n: self.timings[n].syncs_per_round for n in names},
+                "seconds_per_round": {n: self.timings[n].median for n in names},
+                "hand_seconds_per_round": {
+                    n: self.timings[n + HAND].median if n + HAND in self.timings else None for n in names
+                },
+                "pass_seconds": self.pass_costs,
+            })
+        return out
+
+    def to_json_lines(self) -> str:
+        return "\n".join(json.dumps(pair) for pair in self.pairs())
+
+    def format(self) -> str:
+        base = self.timings[self.baseline]
+        title = f"vs {self.baseline}"
+        lines = [f"{'contender':<12} {'s/round':>9} {'spread':>7} {'images/s':>9} {'syncs/round':>11} "
+                 f"{'engine overhead':>15} {'speed-up ' + title:>{len(title) + 10}} {'predicted':>9}"]
+        for contender in self.contenders:
+            t = self.timings[contender.name]
+            spread = (max(t.seconds_per_round) - min(t.seconds_per_round)) / t.median
+            overhead = self.engine_overhead(contender.name)
+            predicted = None
+            if contender.name in self.predicted and self.baseline in self.predicted:
+                predicted = self.predicted[self.baseline] / self.predicted[contender.name]
+            lines.append(
+                f"{t.name:<12} {t.median:>9.4f} {spread:>7.0%} {t.images_per_s:>9.0f} {t.syncs_per_round or 0:>11.2f} "
+                f"{'-' if overhead is None else f'{overhead:+.1%}':>15} "
+                f"{base.median / t.median:>{len(title) + 9}.3f}x {'-' if predicted is None else f'{predicted:.3f}x':>9}"
+            )
+        if self.pass_costs:
+            lines.append("pass costs (ms): " + ", ".join(f"{u} {1e3 * v:.2f}" for u, v in self.pass_costs.items())
+                         + "  (G: generator, D: critic; ng: no grad, fb: forward+backward, p/i: backward to "
+                         "parameters/input)")
+        lines.append("engine overhead: rounds against a minimal hand-written loop on the same networks; predicted: "
+                     "from the pass costs (Eq. 17 analysis); syncs: host synchronisations inside the rounds")
+        return "\n".join(lines)
+
+
+def run_benchmark(
+    contenders: Sequence[Contender],
+    *,
+    rounds: int,
+    repeats: int,
+    warmup: int,
+    device: torch.device,
+    baseline: str | None = None,
+    pass_repeats: int = 5,
+) -> BenchReport:
+    """Time the contenders and their hand-written loops side by side, measure pass costs, predict the ratios."""
+    for name, value, low in (("rounds", rounds, 1), ("repeats", repeats, 1), ("warmup", warmup, 0)):
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"--{name}: expected an integer >= {low}, got {value!r}")
+    planned = [c for c in contenders if c.plan is not None and c.modules is not None and c.shape is not None]
+    hands = [
+        Contender(c.name + HAND, lambda step, c=c: HAND_ROUNDS.get(c.plan)(c.modules), c.images_per_round)  # type: ignore[arg-type]
+        for c in planned
+    ]
+    timed = time_interleaved([*contenders, *hands], rounds=rounds, repeats=repeats, warmup=warmup, device=device)
+    costs = None
+    if planned:  # same networks in every contender: one table, the mean over them
+        tables = [measure_pass_costs(c.modules, repeats=pass_repeats, device=device) for c in planned]  # type: ignore[arg-type]
+        costs = {unit: statistics.fmean(t[unit] for t in tables) for unit in UNITS}
+    predicted = {c.name: predicted_round_cost(c.plan, c.shape, costs) for c in planned if costs}  # type: ignore[arg-type]
+    return BenchReport(
+        contenders=list(contenders),
+        timings={t.name: t for t in timed},
+        pass_costs=costs,
+        baseline=baseline or contenders[-1].name,
+        device=str(device),
+        predicted=predicted,
+    )
+
+
 # ---------------------------------------------------------------------------------------------- distillation
 def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
-    """The recipe's teacher if its checkpoint exists, else a random one of ``teacher.arch`` (same cost)."""
+    """The recipe's teacher if its checkpoint exists, else a random one of ``teacher.arch`` -- or of the teacher
+    recipe's architecture when the teacher would be trained on first use (same cost)."""
     from dfkd.distill.job import _complete_info
     from dfkd.models import create_model
+    from dfkd.recipes import packaged_recipe
+    from dfkd.teachers.config import TeacherRecipe
     from dfkd.teachers.ensure import ensure_teacher
     from dfkd.teachers.record import TeacherInfo
 
@@ -101,16 +240,34 @@ def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
     if Path(cfg.checkpoint).is_file():
         teacher, info = ensure_teacher(cfg)
         return teacher, _complete_info(info, data_spec, cfg.checkpoint)
-    if cfg.arch is None:
+    arch, kwargs = cfg.arch, cfg.arch_kwargs or {}
+    if arch is None and cfg.train_if_missing:
+        teacher_recipe = load_recipe(TeacherRecipe, cfg.teacher_recipe or packaged_recipe("quickstart-teacher"), [])
+        arch, kwargs = teacher_recipe.model.arch, teacher_recipe.model.kwargs
+    if arch is None:
         raise RecipeError(
             f"teacher.checkpoint {cfg.checkpoint} does not exist: set teacher.arch (e.g. teacher.arch=cifar_resnet34) "
             "so that a randomly initialised teacher of that architecture can stand in for the benchmark"
         )
     num_classes = cfg.num_classes or data_spec.num_classes
-    teacher = create_model(cfg.arch, num_classes=num_classes, **(cfg.arch_kwargs or {}))  # the critic freezes it
+    teacher = create_model(arch, num_classes=num_classes, **kwargs)  # the critic freezes it
     size = data_spec.image_size
-    info = TeacherInfo(cfg.arch, num_classes, (data_spec.channels, size, size), data_spec.mean, data_spec.std)
+    info = TeacherInfo(arch, num_classes, (data_spec.channels, size, size), data_spec.mean, data_spec.std)
     return teacher, info
+
+
+def _modules(game, critic_steps: int) -> BenchModules:  # type: ignore[no-untyped-def]
+    engine = game.engine
+    return BenchModules(
+        generator=engine.generator,
+        critic=engine.critic,
+        generator_optimizer=engine.generator_optimizer,
+        critic_optimizer=engine.critic_optimizer,
+        objective=engine.objective,
+        critic_penalty=engine.critic_penalty,
+        draw=game._draw,
+        critic_steps=critic_steps,
+    )
 
 
 def distill_contenders(
@@ -130,7 +287,11 @@ def distill_contenders(
         channels, size = info.input_size[0], info.input_size[1]
         eval_images = torch.zeros(8, channels, size, size, dtype=torch.uint8)
         game = DistillGame(recipe, device, teacher, info, eval_images, torch.zeros(8, dtype=torch.long))
-        contenders.append(Contender(method, game.train_step, game.images_per_step))
+        plan = DISTILL_PLANS.get(method) if game.memory is None else None  # replay steps are not in the plans
+        contenders.append(Contender(
+            method, game.train_step, game.images_per_step, plan, _modules(game, recipe.student_steps),
+            RoundShape(recipe.student_steps, real=False),
+        ))
     return contenders, device
 
 
@@ -145,5 +306,9 @@ def gan_contenders(recipe_path: str, overrides: Sequence[str], stages: Sequence[
         recipe = load_recipe(GanRecipe, recipe_path, [*overrides, f"train.stage={stage}", "fid.enabled=false"])
         device = apply_run_settings(recipe.run)
         game = build_game(recipe, device).game
-        contenders.append(Contender(f"{stage}-stage", game.train_step, game.images_per_step))
+        steps = recipe.train.critic_steps
+        shape = RoundShape(steps, real=True, generator_uses_real=game.engine.objective.generator_uses_real)
+        contenders.append(Contender(
+            f"{stage}-stage", game.train_step, game.images_per_step, GAN_PLANS.get(stage), _modules(game, steps), shape
+        ))
     return contenders, device

@@ -62,15 +62,29 @@ def apply_run_settings(run: RunSection) -> torch.device:
     return resolve_device(run.device)
 
 
+def _fusable(params: list[nn.Parameter]) -> bool | None:
+    """Fused optimiser kernels where PyTorch has them: they mask a skipped update on the device (``found_inf``),
+    so the engine never waits for the accelerator (see dfkd.engine.safety.masked_step)."""
+    try:
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+        supported = _get_fused_kernels_supported_devices()
+    except ImportError:  # a PyTorch without that helper: the devices every fused kernel supports
+        supported = ["cpu", "cuda"]
+    return True if params and all(p.is_floating_point() and p.device.type in supported for p in params) else None
+
+
 def build_optimizer(params: Iterable[nn.Parameter], cfg: OptimizerSection) -> torch.optim.Optimizer:
     trainable = [p for p in params if p.requires_grad]
+    fused = _fusable(trainable)
     if cfg.name == "sgd":
         return torch.optim.SGD(
-            trainable, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
+            trainable, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay,
+            fused=fused,
         )
-    if cfg.name == "rmsprop":
+    if cfg.name == "rmsprop":  # no fused kernel: a skipped update costs the engine one host synchronisation
         return torch.optim.RMSprop(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.Adam(trainable, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(trainable, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=fused)
 
 
 class CosineToZero:

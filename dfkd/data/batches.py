@@ -1,7 +1,8 @@
 """Device-resident, resumable batch sources for training loops.
 
 :class:`TensorBatches` keeps a whole dataset as tensors on one device and serves shuffled batches whose order and
-augmentation come from its own seeded ``torch.Generator``; its ``state_dict`` resumes the exact batch sequence.
+augmentation come from its own seeded ``torch.Generator`` on that device (the host never waits for the device to
+serve a batch); its ``state_dict`` resumes the exact batch sequence.
 :func:`load_to_tensors` materialises any map-style dataset into such tensors (uint8 when lossless).
 """
 from __future__ import annotations
@@ -58,7 +59,7 @@ class TensorBatches:
         self.shuffle = shuffle
         self.augment = augment
         self.hflip = hflip
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.epoch = 0
         self.position = 0
         self._order = self._new_order()
@@ -73,8 +74,8 @@ class TensorBatches:
 
     def _new_order(self) -> Tensor:
         if self.shuffle:
-            return torch.randperm(self.num_items, generator=self.generator)
-        return torch.arange(self.num_items)
+            return torch.randperm(self.num_items, generator=self.generator, device=self.device)
+        return torch.arange(self.num_items, device=self.device)
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         """The next ``(images float in [0, 1] on device, int64 labels)``; starts a new epoch when needed."""
@@ -82,7 +83,7 @@ class TensorBatches:
             self.epoch += 1
             self.position = 0
             self._order = self._new_order()
-        index = self._order[self.position : self.position + self.batch_size].to(self.device)
+        index = self._order[self.position : self.position + self.batch_size]
         self.position += self.batch_size
         images = _as_float(self.images[index])
         if self.augment:
@@ -99,8 +100,8 @@ class TensorBatches:
     def _augment(self, images: Tensor) -> Tensor:
         """Random crop (zero padding 4) and horizontal flip per image, with tensor ops."""
         n, _, height, width = images.shape
-        offsets = torch.randint(0, 2 * _PADDING + 1, (2, n), generator=self.generator).to(self.device)
-        flips = (torch.rand(n, generator=self.generator) < 0.5).to(self.device)
+        offsets = torch.randint(0, 2 * _PADDING + 1, (2, n), generator=self.generator, device=self.device)
+        flips = torch.rand(n, generator=self.generator, device=self.device) < 0.5
         padded = torch.nn.functional.pad(images, (_PADDING,) * 4)
         rows = offsets[0, :, None] + torch.arange(height, device=self.device)  # (n, H)
         cols = offsets[1, :, None] + torch.arange(width, device=self.device)  # (n, W)
@@ -127,10 +128,16 @@ class TensorBatches:
                 f"TensorBatches.load_state_dict: state was saved for {state['num_items']} items, this source holds "
                 f"{self.num_items}"
             )
+        try:
+            self.generator.set_state(state["generator"].cpu())
+        except RuntimeError as exc:  # a CPU generator's state does not fit a CUDA generator, and vice versa
+            raise ValueError(
+                f"TensorBatches.load_state_dict: the batch stream was saved on another kind of device than "
+                f"{self.device.type}; resume on the device the run started on ({exc})"
+            ) from exc
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
-        self._order = state["order"].clone().cpu()
-        self.generator.set_state(state["generator"].cpu())
+        self._order = state["order"].clone().to(self.device)
 
 
 def _lossless_uint8(batch: Tensor) -> Tensor | None:

@@ -117,6 +117,7 @@ class DistillGame:
                 autocast_dtype=self.autocast_dtype,
                 coupling=recipe.engine.coupling,
                 max_consecutive_skips=recipe.engine.max_consecutive_skips,
+                skip_check="caller",  # checked by check(), when the session logs
                 critic_clip_norm=recipe.optim.student_clip_norm,
                 generator_clip_norm=recipe.optim.generator_clip_norm,
             ),
@@ -173,7 +174,7 @@ class DistillGame:
             stats.append(self.engine.critic_step(self._draw(), fake=images, precomputed=TeacherPass(logits)))
         return stats
 
-    def train_step(self, step: int) -> Mapping[str, float]:
+    def train_step(self, step: int) -> Mapping[str, Tensor | float]:  # device tensors: no host synchronisation
         context = RoundContext(self.engine, self._teacher_pass, self._draw, self.recipe.student_steps, self._noise)
         stats = self.method(context)
         if self.memory is not None:
@@ -184,6 +185,10 @@ class DistillGame:
         scalars["lr_student"] = self.student_optimizer.param_groups[0]["lr"]
         scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
         return scalars
+
+    def check(self) -> None:
+        """Raise NonFiniteError after too many consecutive skipped updates (one host synchronisation)."""
+        self.engine.check_skips()
 
     def _predictions(self, model: nn.Module) -> Tensor:
         outputs = []

@@ -25,11 +25,13 @@ class OutputDerivatives:
     d_critic_real: Tensor | None
     d_generator_fake: Tensor
 
-    def critic_finite(self) -> bool:
-        return all_finite(self.critic_loss, self.d_critic_fake, self.d_critic_real)
+    def critic_nonfinite(self) -> Tensor:
+        """0-dim bool on the device: L_D or one of its derivatives is not finite."""
+        return any_nonfinite(self.critic_loss, self.d_critic_fake, self.d_critic_real)
 
-    def generator_finite(self) -> bool:
-        return all_finite(self.generator_loss, self.d_generator_fake)
+    def generator_nonfinite(self) -> Tensor:
+        """0-dim bool on the device: L_G or its derivative is not finite."""
+        return any_nonfinite(self.generator_loss, self.d_generator_fake)
 
 
 def derivative_dtype(output: Tensor) -> torch.dtype:
@@ -58,7 +60,13 @@ def output_derivatives(objective: Objective, y_real: Tensor | None, y_fake: Tens
     )
 
 
-def all_finite(*tensors: Tensor | None) -> bool:
-    """True when every given tensor is finite (one host synchronisation)."""
-    parts = [t.isfinite().all() for t in tensors if t is not None]
-    return bool(torch.stack(parts).all()) if parts else True
+def any_nonfinite(*tensors: Tensor | None) -> Tensor:
+    """A 0-dim boolean tensor on the device, true when some given tensor holds a NaN or an infinity.
+
+    Never read by the host (no synchronisation): the engine masks its updates with it. At least one tensor must
+    be given (``None`` entries are ignored).
+    """
+    parts = [t.detach().isfinite().all() for t in tensors if t is not None]
+    if not parts:
+        raise ValueError("any_nonfinite: no tensor given")
+    return ~parts[0] if len(parts) == 1 else ~torch.stack(parts).all()

@@ -14,7 +14,11 @@ and two optimisers, and performs one of four updates:
   for schedules such as k critic steps per generator step (:mod:`dfkd.engine.schedule`).
 
 Every update checks losses, output derivatives and gradients for non-finite values and skips (restoring
-buffers) rather than letting them reach a parameter; see :mod:`dfkd.engine.safety`.
+buffers) rather than letting them reach a parameter. The check, the masked optimiser step and the restore all
+happen on the device: an update never makes the host wait for the accelerator (see :mod:`dfkd.engine.safety`),
+except that by default the engine reads its skip counter after each update to raise
+:class:`~dfkd.engine.safety.NonFiniteError` at once; training loops set ``EngineConfig(skip_check="caller")`` and
+call :meth:`AdversarialEngine.check_skips` when they synchronise anyway (when they log).
 """
 from __future__ import annotations
 
@@ -28,12 +32,22 @@ import torch
 from torch import Tensor, nn
 
 from dfkd.engine.coupling import CouplingError, CouplingWarning, coupling_layers, describe_exactness
-from dfkd.engine.derivatives import all_finite, output_derivatives
+from dfkd.engine.derivatives import any_nonfinite, output_derivatives
 from dfkd.engine.gamma import RouteScales, asymmetric_scales, symmetric_scales
 from dfkd.engine.objective import AdversarialBatch, Objective
 from dfkd.engine.routing import GradientRouter
-from dfkd.engine.safety import BufferSnapshot, SkipCounter, clip_to, total_grad_norm
+from dfkd.engine.safety import BufferSnapshot, SkipCounter, clip_to, masked_step, total_grad_norm
 from dfkd.engine.stats import StepStats
+
+KINDS = ("one", "critic", "generator")
+LOSS_CAUSES = {
+    "one": "non-finite loss or output derivative",
+    "critic": "non-finite critic loss or output derivative",
+    "generator": "non-finite generator loss or output derivative",
+}
+GRADIENT_CAUSE = "non-finite gradient"
+SKIP_CAUSES = tuple(f"{kind} update: {cause}" for kind in KINDS for cause in (LOSS_CAUSES[kind], GRADIENT_CAUSE))
+"""The skip counter's cause codes (1-based): for each update kind, a non-finite loss, then a non-finite gradient."""
 
 CriticPenalty = Callable[[nn.Module, AdversarialBatch, Tensor], Tensor]
 """``penalty(critic, batch, fake_detached) -> scalar`` added to L_D with its own critic forward (e.g. WGAN-GP,
@@ -47,15 +61,26 @@ class EngineConfig:
     ``autocast_dtype``: None (full precision), torch.float16 (with one GradScaler for both optimisers) or
     torch.bfloat16. ``coupling``: what to do when an asymmetric one-stage step meets a critic whose layers
     couple samples (warn once, raise, or ignore). ``max_consecutive_skips``: consecutive non-finite steps
-    tolerated before :class:`~dfkd.engine.safety.NonFiniteError`. ``*_clip_norm``: optional gradient-norm
-    clipping per network.
+    tolerated before :class:`~dfkd.engine.safety.NonFiniteError`. ``skip_check``: when that limit is checked --
+    after every update ("update", one host synchronisation each) or only when the caller calls
+    :meth:`AdversarialEngine.check_skips` ("caller": the engine itself never synchronises). ``*_clip_norm``:
+    optional gradient-norm clipping per network.
     """
 
     autocast_dtype: torch.dtype | None = None
     coupling: Literal["warn", "error", "ignore"] = "warn"
     max_consecutive_skips: int = 20
+    skip_check: Literal["update", "caller"] = "update"
     critic_clip_norm: float | None = None
     generator_clip_norm: float | None = None
+
+
+Restore = Callable[[Tensor | None], None]
+"""Restores snapshotted buffers where the given 0-dim skip flag is true (on the device); None: keep them."""
+
+
+def _nonfinite_or_false(value: Tensor | None) -> Tensor | bool:
+    return False if value is None else any_nonfinite(value)
 
 
 def _detached(output: Tensor | None) -> Tensor | None:
@@ -96,7 +121,9 @@ class AdversarialEngine:
         if config.autocast_dtype not in (None, torch.float16, torch.bfloat16):
             raise ValueError(f"autocast_dtype must be None, float16 or bfloat16, got {config.autocast_dtype}")
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=config.autocast_dtype == torch.float16)
-        self.skips = SkipCounter(config.max_consecutive_skips)
+        if config.skip_check not in ("update", "caller"):
+            raise ValueError(f"skip_check must be 'update' or 'caller', got {config.skip_check!r}")
+        self.skips = SkipCounter(config.max_consecutive_skips, SKIP_CAUSES)
         self._generator_buffers = BufferSnapshot([generator])
         self._critic_buffers = BufferSnapshot([critic])
         self._coupling_reported = False
@@ -154,8 +181,7 @@ class AdversarialEngine:
             stats = StepStats("one", critic_loss=d.critic_loss, generator_loss=d.generator_loss, exact=exact)
             stats.generator_aux_loss = _total(prior, output_prior)
             stats.y_real, stats.y_fake = _detached(y_real), _detached(y_fake)
-            if not (d.critic_finite() and d.generator_finite() and all_finite(stats.generator_aux_loss)):
-                return self._skip(stats, "non-finite loss or output derivative", restore)
+            bad_loss = d.critic_nonfinite() | d.generator_nonfinite() | _nonfinite_or_false(stats.generator_aux_loss)
             scales = self._route_scales(d.d_critic_fake, d.d_generator_fake, y_fake.dtype, per_sample=exact)
             router.set_scale(scales.gamma)
             stats.gamma, stats.guarded = scales.gamma, scales.guarded
@@ -170,7 +196,7 @@ class AdversarialEngine:
             if output_prior is not None:
                 extra.append(output_prior)  # taken before the router: reaches the generator as is
             self._backward(outputs, cotangents, extra)
-            return self._apply(stats, critic=True, generator=True, restore=restore)
+            return self._apply(stats, bad_loss, critic=True, generator=True, restore=restore)
 
     def two_stage_step(self, batch: AdversarialBatch) -> tuple[StepStats, StepStats]:
         """Critic update on detached fakes, then generator update against the updated critic (same G forward)."""
@@ -196,8 +222,7 @@ class AdversarialEngine:
         with self._snapshots(generator=True, critic=False) as restore_generator:
             fake = self.generate(batch)
             stats = self._critic_update(batch, fake)
-            if stats.skipped:
-                restore_generator()
+            restore_generator(stats.skip_flag)
             return stats
 
     def generate(self, batch: AdversarialBatch) -> Tensor:
@@ -224,27 +249,24 @@ class AdversarialEngine:
             if self.objective.critic_aux_loss is not None:
                 extra.append(self.objective.critic_aux_loss(aux_fake, aux_real))
             total = d.critic_loss + sum(e.detach().to(d.critic_loss.dtype) for e in extra)
-            stats = StepStats("critic", critic_loss=total)
+            stats = StepStats("critic", critic_loss=total, loss_cause=LOSS_CAUSES["critic"])
             stats.y_real, stats.y_fake = _detached(y_real), _detached(y_fake)
-            if not (d.critic_finite() and all_finite(total)):
-                return self._skip(stats, "non-finite critic loss or output derivative", restore)
+            bad_loss = d.critic_nonfinite() | any_nonfinite(total)
             outputs, cotangents = [y_fake], [d.d_critic_fake]
             if y_real is not None:
                 assert d.d_critic_real is not None
                 outputs.append(y_real)
                 cotangents.append(d.d_critic_real)
             self._backward(outputs, cotangents, extra)
-            return self._apply(stats, critic=True, generator=False, restore=restore)
+            return self._apply(stats, bad_loss, critic=True, generator=False, restore=restore)
 
-    def _generator_update(
-        self, batch: AdversarialBatch, fake: Tensor, restore_generator: Callable[[], None]
-    ) -> StepStats:
+    def _generator_update(self, batch: AdversarialBatch, fake: Tensor, restore_generator: Restore) -> StepStats:
         self._zero_grads(critic=False, generator=True)
         with self._snapshots(generator=False, critic=True) as restore_critic:
 
-            def restore() -> None:
-                restore_critic()
-                restore_generator()
+            def restore(where: Tensor) -> None:
+                restore_critic(where)
+                restore_generator(where)
 
             with self._autocast(), self._critic_no_sync():
                 y_fake, aux_fake = self._score(fake, batch.fake_labels)
@@ -258,13 +280,12 @@ class AdversarialEngine:
                     else:  # L_G ignores it; a placeholder saves the critic forward on the real batch
                         y_real = torch.zeros_like(y_fake.detach())
             d = output_derivatives(self.objective, y_real, y_fake)
-            stats = StepStats("generator", generator_loss=d.generator_loss)
+            stats = StepStats("generator", generator_loss=d.generator_loss, loss_cause=LOSS_CAUSES["generator"])
             stats.generator_aux_loss = _total(prior, output_prior)
-            if not (d.generator_finite() and all_finite(stats.generator_aux_loss)):
-                return self._skip(stats, "non-finite generator loss or output derivative", restore)
+            bad_loss = d.generator_nonfinite() | _nonfinite_or_false(stats.generator_aux_loss)
             extra = [term for term in (prior, output_prior) if term is not None]
             self._backward([y_fake], [d.d_generator_fake], extra, inputs=self.generator_params)
-            return self._apply(stats, critic=False, generator=True, restore=restore)
+            return self._apply(stats, bad_loss, critic=False, generator=True, restore=restore)
 
     # ------------------------------------------------------------------ plumbing
     def _route_scales(
@@ -325,11 +346,15 @@ class AdversarialEngine:
         grads += [self.scaler.scale(torch.ones_like(s)) for s in scalar_losses]
         torch.autograd.backward(tensors, grads, inputs=list(inputs) if inputs is not None else None)
 
-    def _apply(self, stats: StepStats, *, critic: bool, generator: bool, restore: Callable[[], None]) -> StepStats:
-        """Unscale, check, clip and step the optimisers of the updated networks."""
+    def _apply(self, stats: StepStats, bad_loss: Tensor, *, critic: bool, generator: bool, restore: Restore) -> StepStats:
+        """Unscale, check, clip and step the optimisers of the updated networks -- or skip, decided on the device.
+
+        The update is skipped when ``bad_loss`` (a non-finite loss or output derivative) or a gradient norm is not
+        finite: the optimisers are masked (:func:`~dfkd.engine.safety.masked_step`), buffers restored.
+        """
         optimizers = ([self.critic_optimizer] if critic else []) + ([self.generator_optimizer] if generator else [])
         for optimizer in optimizers:
-            self.scaler.unscale_(optimizer)
+            self.scaler.unscale_(optimizer)  # records inf/nan for the scaler's update, on the device
         norms = []
         if critic:
             stats.critic_grad_norm = total_grad_norm(self.critic_params)
@@ -337,25 +362,27 @@ class AdversarialEngine:
         if generator:
             stats.generator_grad_norm = total_grad_norm(self.generator_params)
             norms.append(stats.generator_grad_norm)
-        if not all_finite(*norms):
-            self.scaler.update()
-            return self._skip(stats, "non-finite gradient", restore)
+        bad_gradient = any_nonfinite(*norms)
+        skip = bad_loss | bad_gradient
         if critic:
             clip_to(self.critic_params, self.config.critic_clip_norm, stats.critic_grad_norm)
         if generator:
             clip_to(self.generator_params, self.config.generator_clip_norm, stats.generator_grad_norm)
         for optimizer in optimizers:
-            self.scaler.step(optimizer)
+            masked_step(optimizer, skip)
         self.scaler.update()
-        self.skips.ok()
+        restore(skip)
+        cause = torch.where(bad_loss, 1, torch.where(bad_gradient, 2, 0))
+        stats.skip_flag, stats.skip_cause = skip, cause
+        self.skips.record(skip, cause + 2 * KINDS.index(stats.kind))
+        if self.config.skip_check == "update":
+            self.skips.check()
         return stats
 
-    def _skip(self, stats: StepStats, reason: str, restore: Callable[[], None]) -> StepStats:
-        self._zero_grads(critic=True, generator=True)
-        restore()
-        stats.skipped, stats.skip_reason = True, reason
-        self.skips.skip(f"{stats.kind} update: {reason}")
-        return stats
+    def check_skips(self) -> None:
+        """Raise :class:`~dfkd.engine.safety.NonFiniteError` if ``max_consecutive_skips`` updates in a row were
+        skipped since the last check (one host synchronisation; see ``EngineConfig.skip_check``)."""
+        self.skips.check()
 
     def _zero_grads(self, *, critic: bool, generator: bool) -> None:
         if critic:
@@ -364,15 +391,17 @@ class AdversarialEngine:
             self.generator_optimizer.zero_grad(set_to_none=True)
 
     @contextlib.contextmanager
-    def _snapshots(self, *, generator: bool, critic: bool) -> Iterator[Callable[[], None]]:
-        """Snapshot buffers; yields a function that restores them (used when a step is skipped)."""
+    def _snapshots(self, *, generator: bool, critic: bool) -> Iterator[Restore]:
+        """Snapshot buffers; yields ``restore(where)``, which puts them back where the skip flag ``where`` is set."""
         taken = ([self._generator_buffers] if generator else []) + ([self._critic_buffers] if critic else [])
         for snapshot in taken:
             snapshot.take()
 
-        def restore() -> None:
+        def restore(where: Tensor | None) -> None:
+            if where is None:
+                return
             for snapshot in taken:
-                snapshot.restore()
+                snapshot.restore(where)
 
         yield restore
 

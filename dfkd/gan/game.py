@@ -5,6 +5,10 @@ update, as ``one_stage_round`` (the last update joint, Algorithm 1 of the paper)
 generator against the updated critic). Real images come from device-resident :class:`TensorBatches` in [0, 1] and
 are mapped to the generator's tanh range [-1, 1]. Latent codes and CGAN labels come from the game's own seeded
 generator (saved in checkpoints); the image grids use fixed codes (and fixed labels) drawn once at the start.
+
+A round never makes the host wait for the device: statistics are returned as device tensors (the session reduces
+them when it logs), and the engine's limit on consecutive skipped updates is checked by :meth:`GanGame.check`,
+which the session calls whenever it logs or checkpoints.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from torch import Tensor
 
 from dfkd.data.batches import TensorBatches
 from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, StepStats, summarize
+from dfkd.engine.stats import Scalar
 from dfkd.engine.schedule import one_stage_round, two_stage_round
 from dfkd.gan.config import GanRecipe
 from dfkd.gan.constraints import attach_weight_clipping, build_penalty
@@ -71,6 +76,7 @@ class GanGame:
                 autocast_dtype=AUTOCAST_DTYPES[recipe.run.precision],
                 coupling=recipe.engine.coupling,
                 max_consecutive_skips=recipe.engine.max_consecutive_skips,
+                skip_check="caller",
                 critic_clip_norm=optim.critic_clip_norm,
                 generator_clip_norm=optim.generator_clip_norm,
             ),
@@ -103,7 +109,7 @@ class GanGame:
         return self.generator(z) if labels is None else self.generator(z, labels)
 
     # ------------------------------------------------------------------ Game protocol
-    def train_step(self, step: int) -> Mapping[str, float]:
+    def train_step(self, step: int) -> Mapping[str, Scalar]:
         stats = self.round(self.engine, self._draw, self.recipe.train.critic_steps, on_step=self._after_update)
         for scheduler in self.schedulers:
             scheduler.step()
@@ -112,6 +118,10 @@ class GanGame:
         scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
         scalars["lr_critic"] = self.critic_optimizer.param_groups[0]["lr"]
         return scalars
+
+    def check(self) -> None:
+        """Raise :class:`~dfkd.engine.NonFiniteError` after too many consecutive skipped updates (one host sync)."""
+        self.engine.check_skips()
 
     def evaluate(self) -> Mapping[str, float]:
         if self.evaluator is None:

@@ -4,13 +4,17 @@ Most losses are fixed functions (:class:`FixedLoss`). FisherGAN (Mroueh & Sercu 
 Lagrangian: L_D = -(E y_r - E y) - lam*c + rho/2*c^2 with the constraint c = 1 - (E y_r^2 + E y^2)/2, and after
 every critic update the multiplier moves against the constraint, lam <- lam - rho*c (c at that update's critic
 outputs, as the official code does with lam's gradient). :class:`FisherMultiplier` keeps lam, gives the engine the
-objective with the current lam, and is saved in checkpoints. Which losses carry state is a registry
+objective with the current lam, and is saved in checkpoints. lam stays a float64 tensor on the device between
+checkpoints (a skipped critic update leaves it unchanged, decided on the device): no host synchronisation. Which losses carry state is a registry
 (:data:`LOSS_STATES`); every other loss gets :class:`FixedLoss`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Protocol
+
+import torch
+from torch import Tensor
 
 from dfkd.engine import Objective, StepStats
 from dfkd.losses import GAN_LOSSES, AdversarialLoss
@@ -28,7 +32,7 @@ class LossState(Protocol):
         """Called after every engine update; True when :meth:`objective` changed."""
         ...
 
-    def scalars(self) -> dict[str, float]: ...
+    def scalars(self) -> dict[str, Tensor | float]: ...
 
     def state_dict(self) -> dict[str, object]: ...
 
@@ -47,7 +51,7 @@ class FixedLoss:
     def after_update(self, stats: StepStats) -> bool:
         return False
 
-    def scalars(self) -> dict[str, float]:
+    def scalars(self) -> dict[str, Tensor | float]:
         return {}
 
     def state_dict(self) -> dict[str, object]:
@@ -63,26 +67,36 @@ class FisherMultiplier:
     def __init__(self, loss: AdversarialLoss, params: Mapping[str, float]) -> None:
         self.loss = loss
         self.rho = float(params.get("rho", 1e-6))
-        self.lam = float(params.get("lam", 0.0))
-        self.constraint = float("nan")
+        self.lam: Tensor | float = float(params.get("lam", 0.0))
+        self.constraint: Tensor | float = float("nan")
 
     def objective(self) -> Objective:
-        return self.loss.objective(lam=self.lam, rho=self.rho)
+        # Always a float64 tensor (a 0-dim CPU one until the first update puts it on the device): L_D is then
+        # computed alike before and after a resume, when lam comes back from the checkpoint as a float.
+        lam = self.lam if isinstance(self.lam, Tensor) else torch.tensor(self.lam, dtype=torch.float64)
+        return self.loss.objective(lam=lam, rho=self.rho)
 
     def after_update(self, stats: StepStats) -> bool:
-        if stats.kind not in CRITIC_UPDATES or stats.skipped:
+        if stats.kind not in CRITIC_UPDATES:
             return False
         if stats.y_real is None or stats.y_fake is None:
             raise ValueError("FisherGAN needs the critic outputs of each critic update (StepStats.y_real/y_fake)")
-        self.constraint = float(fisher_constraint(stats.y_real.float(), stats.y_fake.float()))
-        self.lam -= self.rho * self.constraint
+        device = stats.y_fake.device
+        wide = torch.float64 if device.type != "mps" else torch.float32  # lam moves by rho*c: keep its digits
+        lam = torch.as_tensor(self.lam, dtype=wide, device=device)
+        old = torch.as_tensor(self.constraint, dtype=wide, device=device)
+        constraint = fisher_constraint(stats.y_real.float(), stats.y_fake.float()).to(wide)
+        skipped = stats.skip_flag if stats.skip_flag is not None else torch.zeros((), dtype=torch.bool, device=device)
+        # New tensors, never updated in place: values handed out by scalars() keep their round's value.
+        self.constraint = torch.where(skipped, old, constraint)
+        self.lam = torch.where(skipped, lam, lam - self.rho * constraint)
         return True
 
-    def scalars(self) -> dict[str, float]:
+    def scalars(self) -> dict[str, Tensor | float]:
         return {"fisher_lambda": self.lam, "fisher_constraint": self.constraint}
 
     def state_dict(self) -> dict[str, object]:
-        return {"lam": self.lam, "constraint": self.constraint}
+        return {"lam": float(self.lam), "constraint": float(self.constraint)}
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         self.lam = float(state["lam"])  # type: ignore[arg-type]

@@ -29,6 +29,34 @@ if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
 
+def check_scalar(key: str, value: object) -> torch.Tensor | float:
+    """``value`` checked as :func:`to_float` checks it, but not read: a detached one-element tensor stays on its
+    device (no host synchronisation), anything else becomes a float. Convert many with :func:`to_floats`."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise TypeError(f"metric '{key}': expected a scalar, got a tensor of shape {tuple(value.shape)}")
+        return value.detach().reshape(())
+    return to_float(key, value)
+
+
+def to_floats(values: list[torch.Tensor]) -> list[float]:
+    """One-element tensors as Python floats, in order, with one host synchronisation per device (the values of
+    one device are gathered into one tensor first; float64 when any is float64, else float32, exact for float32,
+    float16 and bfloat16 values and for counts below 2**24)."""
+    groups: dict[torch.device, dict[torch.dtype, list[int]]] = {}
+    for index, value in enumerate(values):
+        groups.setdefault(value.device, {}).setdefault(value.dtype, []).append(index)
+    out: list[float] = [0.0] * len(values)
+    for by_dtype in groups.values():
+        wide = torch.float64 if torch.float64 in by_dtype else torch.float32
+        order = [i for indices in by_dtype.values() for i in indices]
+        gathered = torch.cat([torch.stack([values[i].reshape(()) for i in indices]).to(wide)
+                              for indices in by_dtype.values()])
+        for i, number in zip(order, gathered.tolist(), strict=True):
+            out[i] = float(number)
+    return out
+
+
 def to_float(key: str, value: object) -> float:
     """``value`` (a number, numpy scalar or one-element tensor) as a Python float; TypeError naming ``key``."""
     if isinstance(value, torch.Tensor):

@@ -5,9 +5,15 @@ Steps are numbered from 1; ``train_step(step)`` is called for ``step = 1 .. step
 ``step`` means "steps 1..step are done". What happens after each step, in order:
 
 1. Training scalars are accumulated; every ``log_every`` steps their MEAN over the window since the last row
-   is logged as ``train/<name>``. The open window is saved in checkpoints, so a resumed run logs exactly the
-   rows an uninterrupted run logs. At the last step of a session an unfinished window is logged too (without
-   closing it, for the same reason).
+   is logged as ``train/<name>`` (NaN values are left out of the mean: they mark a value a round does not have,
+   e.g. gamma statistics when every sample was guarded; a name with no other value in the window is not logged).
+   The open window is saved in checkpoints, so a resumed run logs exactly the rows an uninterrupted run logs. At
+   the last step of a session an unfinished window is logged too (without closing it, for the same reason).
+
+   A game may return its scalars as device tensors: they are kept as they are and read all at once when a row is
+   logged or a checkpoint written, so a round that does neither never waits for the device. At those points the
+   session also waits for the device explicitly (so ``train_wall_s`` counts the device's work) and calls the
+   game's optional ``check()`` (e.g. the engine's limit on consecutive skipped updates, which may raise).
 2. Every ``eval_every`` steps and at the last step: ``game.evaluate()``, logged as ``eval/<name>`` with
    ``eval_wall_s``. Evaluation and image sampling run with the RNG state saved and restored around them, so
    they never change the training trajectory. If ``best_metric`` improved, ``checkpoints/best.pt``.
@@ -56,6 +62,7 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from dfkd.config.load import read_yaml_mapping, recipe_hash as compute_recipe_hash, recipe_to_dict
+from dfkd.diagnostics.host_syncs import explicit_synchronize
 from dfkd.engine.safety import NonFiniteError
 from dfkd.runs.checkpoint import (
     NonFiniteStateError,
@@ -64,13 +71,15 @@ from dfkd.runs.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from dfkd.runs.run_dir import RunDir, to_float
+from dfkd.runs.run_dir import RunDir, check_scalar, to_float, to_floats
 
 logger = logging.getLogger(__name__)
 
 #: Metrics-row keys that depend on the wall clock (differ between otherwise identical runs).
 WALL_CLOCK_KEYS: frozenset[str] = frozenset({"train_wall_s", "images_per_s", "eval_wall_s"})
 _NO_META: Mapping[str, object] = MappingProxyType({})
+#: Rounds whose device-tensor scalars are held before they are read even without a logged row (bounds memory).
+MAX_PENDING_ROUNDS = 256
 
 
 class SessionError(RuntimeError):
@@ -103,7 +112,9 @@ def recipe_fingerprint(recipe: BaseModel, changeable: Iterable[str]) -> Fingerpr
 class Game(Protocol):
     """What :func:`run_session` plays. ``sample_images`` returns images in ``[-1, 1]``; a game whose images
     live in another range sets an attribute ``image_range = (low, high)``. ``evaluate`` must leave the
-    models in training mode (as it found them)."""
+    models in training mode (as it found them). ``train_step`` may return 0-dim device tensors (preferred: no
+    host synchronisation). A game may also define ``check()``, called whenever the session reads the scalars
+    (logged rows, checkpoints), to raise on a failure it detects on the device."""
 
     images_per_step: int
 
@@ -162,14 +173,19 @@ class _State:
     best_metrics: dict[str, float] = field(default_factory=dict)
 
     def add(self, scalars: Mapping[str, float]) -> None:
+        """One round's scalars into the window; NaN values are left out (the name is remembered)."""
         for key, value in scalars.items():
-            self.window_sum[key] = self.window_sum.get(key, 0.0) + value
-            self.window_count[key] = self.window_count.get(key, 0) + 1
-        if "skipped" in scalars:
+            self.window_sum.setdefault(key, 0.0)
+            self.window_count.setdefault(key, 0)
+            if math.isnan(value):
+                continue
+            self.window_sum[key] += value
+            self.window_count[key] += 1
+        if "skipped" in scalars and not math.isnan(scalars["skipped"]):
             self.skipped = (self.skipped or 0.0) + scalars["skipped"]
 
     def window_means(self) -> dict[str, float]:
-        return {key: total / self.window_count[key] for key, total in self.window_sum.items()}
+        return {key: total / self.window_count[key] for key, total in self.window_sum.items() if self.window_count[key]}
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:
@@ -256,6 +272,7 @@ class _Session:
         self.state = _State()
         self.bar: Any = None
         self.good: dict[Path, int] = {}  # checkpoints known to be complete and finite -> their step
+        self.pending: list[dict[str, torch.Tensor | float]] = []  # rounds' scalars not read yet, in order
 
     # ------------------------------------------------------------------------------------------ start / end
     def check_resumable(self, ckpt: Mapping[str, Any]) -> None:
@@ -308,6 +325,7 @@ class _Session:
 
     def checkpoint(self, path: Path) -> None:
         """Write the full state to ``path`` (refused, with NonFiniteError, if any floating tensor is not finite)."""
+        self.read_pending()
         state = {
             "game": self.game.state_dict(),
             "session": asdict(self.state),
@@ -353,17 +371,46 @@ class _Session:
         return out
 
     # ------------------------------------------------------------------------------------------------ steps
-    def train_one(self) -> dict[str, float]:
+    def train_one(self) -> dict[str, torch.Tensor | float]:
+        """One round; its scalars are kept unread (device tensors stay on the device: no synchronisation)."""
         step = self.state.step + 1
         started = time.perf_counter()
         out = self.game.train_step(step)
-        scalars = {key: to_float(key, value) for key, value in out.items()}  # .item() also syncs the GPU
+        scalars = {key: check_scalar(key, value) for key, value in out.items()}
+        self.pending.append(scalars)
+        if len(self.pending) >= MAX_PENDING_ROUNDS:
+            self.read_pending()
         self.state.train_wall_s += time.perf_counter() - started
         self.state.step = step
         self.state.images += int(self.game.images_per_step)
-        self.state.add(scalars)
         self.bar.update(1)
         return scalars
+
+    def read_pending(self) -> None:
+        """Add the unread rounds' scalars to the window, in order (one host synchronisation per device)."""
+        if not self.pending:
+            return
+        tensors = [v for scalars in self.pending for v in scalars.values() if isinstance(v, torch.Tensor)]
+        floats = iter(to_floats(tensors))
+        for scalars in self.pending:
+            self.state.add({k: next(floats) if isinstance(v, torch.Tensor) else v for k, v in scalars.items()})
+        self.pending = []
+
+    def synchronize(self) -> None:
+        """Wait for the device (counted as training time), read the pending scalars, run the game's check."""
+        started = time.perf_counter()
+        explicit_synchronize()
+        self.read_pending()
+        check = getattr(self.game, "check", None)
+        if callable(check):
+            check()
+        self.state.train_wall_s += time.perf_counter() - started
+
+    def due(self, final: bool) -> bool:
+        """Whether :meth:`after_step` does anything at this step (log, evaluate, draw, checkpoint)."""
+        step, cfg = self.state.step, self.cfg
+        periods = (cfg.log_every, cfg.eval_every, cfg.image_every, cfg.checkpoint_every)
+        return final or any(every and step % every == 0 for every in periods)
 
     def evaluate(self) -> dict[str, float]:
         s, cfg = self.state, self.cfg
@@ -387,6 +434,8 @@ class _Session:
 
     def after_step(self, final: bool) -> None:
         s, cfg, step = self.state, self.cfg, self.state.step
+        if self.due(final):
+            self.synchronize()
         row: dict[str, float] = {}
         if (cfg.log_every and step % cfg.log_every == 0) or (final and s.window_sum):
             row.update({f"train/{k}": v for k, v in s.window_means().items()})
