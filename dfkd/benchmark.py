@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from dfkd.config.load import RecipeError, load_recipe
-from dfkd.runtime import apply_run_settings
+from dfkd.runtime import apply_run_settings, prepare_models
 
 
 @dataclass
@@ -129,6 +129,7 @@ def distill_contenders(
         channels, size = info.input_size[0], info.input_size[1]
         eval_images = torch.zeros(8, channels, size, size, dtype=torch.uint8)
         game = DistillGame(recipe, device, teacher, info, eval_images, torch.zeros(8, dtype=torch.long))
+        prepare_models(recipe.run, device, teacher=game.critic.teacher, student=game.student, generator=game.generator)
         contenders.append(Contender(method, game.train_step, game.images_per_step))
     return contenders, device
 
@@ -144,5 +145,6 @@ def gan_contenders(recipe_path: str, overrides: Sequence[str], stages: Sequence[
         recipe = load_recipe(GanRecipe, recipe_path, [*overrides, f"train.stage={stage}", "fid.enabled=false"])
         device = apply_run_settings(recipe.run)
         game = build_game(recipe, device).game
+        prepare_models(recipe.run, device, generator=game.generator, critic=game.critic)
         contenders.append(Contender(f"{stage}-stage", game.train_step, game.images_per_step))
     return contenders, device

@@ -17,6 +17,12 @@ class RunSection(Section):
     device: str = "auto"  # auto (cuda when available), cpu, cuda, cuda:1, ...
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # fp16/bf16 = autocast (fp16 with a GradScaler)
     threads: int = 0  # torch CPU threads (0: leave PyTorch's default)
+    # Speed on a GPU (dfkd.runtime; what was applied goes into summary.json under "runtime"). No effect on a CPU.
+    channels_last: bool = True  # CUDA: conv nets and real-image batches in channels-last memory format
+    tf32: bool = True  # CUDA: TF32 tensor cores for float32 matmuls and convolutions
+    cudnn_benchmark: bool = True  # CUDA: cuDNN times and picks the fastest convolution algorithms
+    device_batches: bool = True  # real-image batch order and augmentation drawn on the run's device
+    compile: bool = False  # torch.compile the networks (falls back to eager, with a warning, where it cannot)
 
 
 class OptimizerSection(Section):

@@ -25,7 +25,7 @@ from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
 from dfkd.runs.run_dir import RunDir
 from dfkd.runs.session import SessionConfig, run_session
-from dfkd.runtime import apply_run_settings
+from dfkd.runtime import apply_run_settings, prepare_models
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.load import TeacherLoadError, TeacherRequest, load_teacher
 from dfkd.teachers.record import TeacherInfo, save_teacher
@@ -125,6 +125,9 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     _check_bn_prior(recipe, teacher)
     torch.manual_seed(recipe.run.seed)  # model initialisation does not depend on how the teacher was obtained
     game = DistillGame(recipe, device, teacher, info, images, labels)
+    runtime = prepare_models(
+        recipe.run, device, teacher=game.critic.teacher, student=game.student, generator=game.generator
+    )  # GPU speed settings, recorded in summary.json
     run = plan.open()
     teacher_acc = game.teacher_accuracy()
     exactness = game.engine.exactness()
@@ -148,6 +151,7 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
         "exactness": exactness,
         "device": str(device),
         "run_dir": str(run.path),
+        "runtime": runtime,
     }
     summary = run_session(game, run, session, resume=plan.resuming, meta=meta)
     export_student(game, info, run.path / "student_last.pt", summary.get("student_acc_last"))
