@@ -50,7 +50,7 @@ def dfad(ctx: RoundContext) -> list[StepStats]:
 def zskt(ctx: RoundContext) -> list[StepStats]:
     batch = ctx.draw()
     stats = [ctx.engine.generator_step(batch)]
-    fake = ctx.engine.generate(batch)
+    fake = ctx.engine.generate(batch).float()  # reuse_teacher's teacher pass runs outside the engine's autocast
     with ctx.critic.reuse_teacher(fake):
         stats += [ctx.engine.critic_step(batch, fake=fake) for _ in range(ctx.student_steps)]
     return stats
