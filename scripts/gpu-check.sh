@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         --smoke) smoke="--smoke"; shift ;;
         --compile) compile="--compile"; shift ;;
         --time-limit) limit="$2"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$0"; exit 0 ;;
         *) echo "$0: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         --smoke) args+=("--smoke"); shift ;;
         --work) args+=("$1" "$(absolute "$2")"); shift 2 ;;
         --teacher-epochs|--budget-seconds|--total-seconds) args+=("$1" "$2"); shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$0"; exit 0 ;;
         -*) echo "$0: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) args+=("$(absolute "$1")"); shift ;;  # DATA_DIR, OUT_DIR
     esac

@@ -39,7 +39,9 @@ def test_gpu_settings_change_nothing_on_a_cpu(backend_flags: None) -> None:
     assert not any(record[key] for key in ("tf32", "cudnn_benchmark", "channels_last", "fused_optimizers"))
 
 
-def test_gpu_settings_on_cuda_set_tf32_and_cudnn_autotuning(backend_flags: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpu_settings_on_cuda_set_tf32_and_cudnn_autotuning(
+    backend_flags: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The flags can be set without a GPU; only the device's name needs one.
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "a GPU")
     record = apply_gpu_settings(RunSection(precision="bf16"), torch.device("cuda"))

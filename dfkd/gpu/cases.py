@@ -51,7 +51,8 @@ def round_cases(profile: CheckProfile, images: Path) -> list[RoundCase]:
     for precision in profile.precisions:
         common = [f"run.precision={precision}"]
         for method in METHODS.names():
-            cases.append(RoundCase("distill", method, precision, _distill(method, [*profile.distill_overrides, *common])))
+            overrides = [*profile.distill_overrides, *common]
+            cases.append(RoundCase("distill", method, precision, _distill(method, overrides)))
         gan_overrides = [*profile.gan_overrides, f"data.name={images}", *common]
         for recipe in gan_recipes():
             cases.append(RoundCase("gan", recipe.stem, precision, _gan(recipe, gan_overrides)))

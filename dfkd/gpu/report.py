@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+_SHOWN_ELSEWHERE = ("device", "device_name", "torch")
+
 
 def _cell(row: dict[str, Any] | None) -> str:
     if row is None:
@@ -90,7 +92,7 @@ def render_report(results: dict[str, Any]) -> str:
         "",
         f"**{f'{len(problems)} problem(s)' if problems else 'PASSED'}**",
         "",
-        "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("device", "device_name", "torch")),
+        "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items() if k not in _SHOWN_ELSEWHERE),
         "",
     ]
     if "rounds" in results:

@@ -232,7 +232,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="time for everything, from --started-at (default 510: 9 minutes with a margin)")
     parser.add_argument("--started-at", type=float, default=None, help="epoch seconds the run started at "
                         "(the shell script passes its own start, so that the install counts)")
-    return reproduce(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    from dfkd.cli import _user_errors
+
+    try:
+        return reproduce(args)
+    except _user_errors() as err:  # what the user must fix, in one line (as the dfkd commands do)
+        print(f"gpu-reproduce: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -75,11 +75,12 @@ def _worker(rank: int, backend: str, device_type: str, init_file: str, out_dir: 
         for loss, stage in CASES:
             generator, critic, batch = _setup(torch.float32)
             part = slice(rank * BATCH // WORLD, (rank + 1) * BATCH // WORLD)
-            local = AdversarialBatch(z=batch.z[part].to(device), real=batch.real[part].to(device))  # type: ignore[index]
+            assert batch.real is not None
+            local = AdversarialBatch(z=batch.z[part].to(device), real=batch.real[part].to(device))
             ids = [rank] if device_type == "cuda" else None
             wrapped = [DistributedDataParallel(m.to(device), device_ids=ids) for m in (generator, critic)]
             _train(*wrapped, local, loss, stage)
-            state = {name: value.cpu() for name, value in [*generator.state_dict().items(), *critic.state_dict().items()]}
+            state = {name: value.cpu() for model in (generator, critic) for name, value in model.state_dict().items()}
             torch.save(state, Path(out_dir) / f"{loss}-{stage}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()

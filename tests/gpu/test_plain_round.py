@@ -39,8 +39,8 @@ def test_plain_round_matches_the_engine_round() -> None:
         ours, theirs = getattr(plain_game, network).state_dict(), getattr(engine_game, network).state_dict()
         for name, value in theirs.items():
             torch.testing.assert_close(ours[name], value, rtol=1e-4, atol=1e-6, msg=f"{network}.{name}")
-    moved = [name for name, value in engine_game.generator.state_dict().items() if not torch.equal(value, initial[name])]
-    assert moved  # the rounds did update the generator (through the joint step's reversed gradient)
+    generator = engine_game.generator.state_dict()
+    assert any(not torch.equal(value, initial[name]) for name, value in generator.items())  # G did learn
 
 
 @pytest.mark.parametrize("override", ["method=dfad", "loss.discrepancy=kl", "loss.priors={bn: 1.0}"])

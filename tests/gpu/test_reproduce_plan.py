@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dfkd.gpu.reproduce import DISTILL_RECIPE, FULL, compare_budget, compare_command, schedule
+import pytest
+
+from dfkd.gpu.reproduce import DISTILL_RECIPE, FULL, compare_budget, compare_command, main, schedule
 
 
 def test_the_faster_method_fills_the_budget_and_milestones_sit_at_20_and_40_percent() -> None:
@@ -29,3 +31,9 @@ def test_compare_is_called_with_its_documented_interface(tmp_path: Path) -> None
         "-m", "dfkd", "compare", str(DISTILL_RECIPE), "--methods", "onestage,dfad", "--seeds", "0",
         "--budget-seconds", "120.0", "--root", str(tmp_path), "--name", "cifar10-fast", "steps=10",
     ]  # fmt: skip
+
+
+def test_bad_data_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--work", str(tmp_path / "work")]) == 2
+    expected = f"gpu-reproduce: error: {tmp_path / 'nowhere'}: no such folder or .tar.gz archive (expected CIFAR-10)"
+    assert capsys.readouterr().err == expected + "\n"
