@@ -129,3 +129,21 @@ def test_teacher_summary_records_the_runtime(tmp_path: Path, monkeypatch: pytest
     assert saved["runtime"] == summary["runtime"]
     assert saved["runtime"]["device"] == "cpu" and saved["runtime"]["device_batches"] is True
     assert saved["runtime"]["models"] == {"model": {"channels_last": False, "compiled": False}}
+
+
+def test_distillation_and_gan_summaries_record_the_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dfkd.distill.job import run_distill
+    from dfkd.gan.job import run_gan
+    from tests.distill.conftest import tiny_recipe
+    from tests.gan.conftest import TINY, write_blob_folder
+    from tests.gan.helpers import recipe_path
+
+    monkeypatch.setenv("DFKD_NO_PROGRESS", "1")
+    distill = run_distill(str(tiny_recipe(tmp_path / "distill")), ["steps=2", "run.device=cpu"])
+    assert set(distill["runtime"]["models"]) == {"teacher", "student", "generator"}
+    folder = write_blob_folder(tmp_path / "blobs", per_class=8)
+    overrides = [*TINY, f"data.name={folder}", f"run.root={tmp_path / 'gan'}", "train.steps=2"]
+    gan = run_gan(str(recipe_path("dcgan-sym", "one")), overrides)
+    assert set(gan["runtime"]["models"]) == {"generator", "critic"} and gan["runtime"]["device"] == "cpu"
+    for summary in (distill, gan):
+        assert json.loads((Path(summary["run_dir"]) / "summary.json").read_text())["runtime"] == summary["runtime"]
