@@ -90,6 +90,8 @@ def apply_gpu_settings(run: RunSection, device: torch.device) -> dict[str, Any]:
 
 def compile_unavailable(device: torch.device) -> str | None:
     """Why ``torch.compile`` (TorchInductor) cannot work here, or None when it can."""
+    import torch._dynamo
+
     if not torch._dynamo.is_dynamo_supported():
         return "torch.compile is not supported with this Python or platform"
     if device.type == "cuda":
@@ -121,7 +123,7 @@ def prepare_model(model: nn.Module, run: RunSection, device: torch.device) -> di
     if run.compile:
         reason = compile_unavailable(device)
         if reason is None:
-            torch._dynamo.config.suppress_errors = True
+            torch._dynamo.config.suppress_errors = True  # imported by compile_unavailable
             model.compile()
             applied["compiled"] = True
         else:

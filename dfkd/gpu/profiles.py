@@ -61,7 +61,7 @@ FULL = CheckProfile(
     warmup_rounds=2,  # cuDNN autotuning and allocator growth happen in the first rounds
     benchmark_overrides=("teacher.arch=cifar_resnet34", "student.arch=cifar_resnet18", "batch_size=256"),
     benchmark_precisions=("bf16", "fp32"),
-    timing=Timing(rounds=5, repeats=6, warmup=3),
+    timing=Timing(rounds=5, repeats=10, warmup=3),
 )
 
 SMOKE = CheckProfile(
