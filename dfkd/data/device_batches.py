@@ -19,6 +19,7 @@ from torch import Tensor
 
 from dfkd.config.sections import RunSection
 from dfkd.data.batches import TensorBatches
+from dfkd.runs.checkpoint import CheckpointError
 
 _PADDING = 4
 
@@ -137,6 +138,12 @@ class DeviceBatches:
             raise ValueError(
                 f"DeviceBatches.load_state_dict: state was saved for {state['num_items']} items, this source holds "
                 f"{self.num_items}"
+            )
+        if state["generator"].numel() != self.generator.get_state().numel():
+            raise CheckpointError(
+                f"the saved batch stream was drawn by a generator on another kind of device than {self.device}: "
+                "resume on the device type the run started on (run.device), or start runs that move between "
+                "CPU and GPU with run.device_batches=false"
             )
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])

@@ -8,6 +8,7 @@ import torch
 from dfkd.config.sections import RunSection
 from dfkd.data.batches import TensorBatches
 from dfkd.data.device_batches import DeviceBatches, make_batches
+from dfkd.runs.checkpoint import CheckpointError
 
 CPU = torch.device("cpu")
 
@@ -72,6 +73,14 @@ def test_resume_reproduces_order_and_augmentation() -> None:
         assert torch.equal(x, u) and torch.equal(y, v)
     with pytest.raises(ValueError, match="saved for 40 items, this source holds 39"):
         DeviceBatches(images[:39], labels[:39], 7).load_state_dict(state)
+
+
+def test_resume_on_another_kind_of_device_is_refused_clearly() -> None:
+    images, labels = _data()
+    state = DeviceBatches(images, labels, 7).state_dict()
+    state["generator"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA generator's state (seed and offset)
+    with pytest.raises(CheckpointError, match="resume on the device type the run started on"):
+        DeviceBatches(images, labels, 7).load_state_dict(state)
 
 
 def test_bad_shapes_and_batch_sizes_are_refused() -> None:
