@@ -32,7 +32,7 @@ from dfkd.config.load import RecipeError, load_recipe
 from dfkd.diagnostics.hand_loop import HAND_ROUNDS
 from dfkd.diagnostics.host_syncs import HostSyncCounter
 from dfkd.diagnostics.pass_costs import UNITS, BenchModules, RoundShape, measure_pass_costs, predicted_round_cost
-from dfkd.runtime import apply_run_settings
+from dfkd.runtime import apply_run_settings, prepare_models
 
 #: The round plan (dfkd.diagnostics.pass_costs.ROUND_PLANS) of each distillation method and GAN stage with one.
 DISTILL_PLANS = {"onestage": "one-stage", "dfad": "fresh-two-stage"}
@@ -287,6 +287,7 @@ def distill_contenders(
         channels, size = info.input_size[0], info.input_size[1]
         eval_images = torch.zeros(8, channels, size, size, dtype=torch.uint8)
         game = DistillGame(recipe, device, teacher, info, eval_images, torch.zeros(8, dtype=torch.long))
+        prepare_models(recipe.run, device, teacher=game.teacher, student=game.student, generator=game.generator)
         plan = DISTILL_PLANS.get(method) if game.memory is None else None  # replay steps are not in the plans
         contenders.append(Contender(
             method, game.train_step, game.images_per_step, plan, _modules(game, recipe.student_steps),
@@ -306,6 +307,7 @@ def gan_contenders(recipe_path: str, overrides: Sequence[str], stages: Sequence[
         recipe = load_recipe(GanRecipe, recipe_path, [*overrides, f"train.stage={stage}", "fid.enabled=false"])
         device = apply_run_settings(recipe.run)
         game = build_game(recipe, device).game
+        prepare_models(recipe.run, device, generator=game.generator, critic=game.critic)
         steps = recipe.train.critic_steps
         shape = RoundShape(steps, real=True, generator_uses_real=game.engine.objective.generator_uses_real)
         contenders.append(Contender(

@@ -37,6 +37,12 @@ class RunSection(Section):
         if not value:
             raise ValueError("a directory (e.g. runs)")
         return value
+    # Speed on a GPU (dfkd.runtime; what was applied goes into summary.json under "runtime"). No effect on a CPU.
+    channels_last: bool = True  # CUDA: conv nets and real-image batches in channels-last memory format
+    tf32: bool = True  # CUDA: TF32 tensor cores for float32 matmuls and convolutions
+    cudnn_benchmark: bool = True  # CUDA: cuDNN times and picks the fastest convolution algorithms
+    device_batches: bool = True  # real-image batch order and augmentation drawn on the run's device
+    compile: bool = False  # torch.compile the networks (falls back to eager, with a warning, where it cannot)
 
 
 class OptimizerSection(Section):

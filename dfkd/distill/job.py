@@ -26,7 +26,7 @@ from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
 from dfkd.runs.run_dir import to_float
 from dfkd.runs.session import Fingerprint, SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import apply_run_settings
+from dfkd.runtime import apply_run_settings, prepare_models
 from dfkd.teachers.ensure import ensure_teacher, match_input_size
 from dfkd.teachers.load import TeacherLoadError
 from dfkd.teachers.record import TeacherInfo, save_teacher, weights_sha256
@@ -102,8 +102,11 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     game, info = build_game(recipe, device)
     fingerprints = {
         "recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME),
-        "teacher": teacher_fingerprint(recipe.teacher.checkpoint, info, game.critic.teacher),
+        "teacher": teacher_fingerprint(recipe.teacher.checkpoint, info, game.teacher),
     }
+    runtime = prepare_models(
+        recipe.run, device, teacher=game.teacher, student=game.student, generator=game.generator
+    )  # GPU speed settings, recorded in summary.json
     run = plan.open()
     teacher_acc = game.teacher_accuracy()
     exactness = game.engine.exactness()
@@ -127,6 +130,7 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
         "exactness": exactness,
         "device": str(device),
         "run_dir": str(run.path),
+        "runtime": runtime,
     }
     summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     export_student(game, info, run.path / "student_last.pt", summary.get("student_acc_last"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from dfkd.data.batches import TensorBatches
+from dfkd.data.device_batches import make_batches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
 from dfkd.gan.config import CHANGEABLE_ON_RESUME, GanRecipe
@@ -23,7 +23,7 @@ from dfkd.losses import GAN_LOSSES
 from dfkd.runs.launch import plan_run
 from dfkd.runs.run_dir import RunDir
 from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import apply_run_settings
+from dfkd.runtime import apply_run_settings, prepare_models
 
 
 class GanSetupError(ValueError):
@@ -91,8 +91,8 @@ def build_game(recipe: GanRecipe, device: torch.device) -> GanSetup:
     evaluator = None
     if recipe.fid.enabled:
         evaluator = GanEvaluator.prepare(recipe.fid, images, data.name, model.resolution, device)
-    batches = TensorBatches(
-        images, labels, recipe.train.batch_size, device=device, seed=recipe.run.seed,
+    batches = make_batches(
+        images, labels, recipe.train.batch_size, run=recipe.run, device=device,
         augment=data.augment, hflip=flips_keep_labels(data.name),
     )  # fmt: skip
     torch.manual_seed(recipe.run.seed)  # initialisation does not depend on what ran before
@@ -109,6 +109,7 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
     setup = build_game(recipe, device)  # data, FID weights and networks first: a bad setup leaves no run directory
     run = plan.open()
     game, spec, channels = setup.game, setup.spec, setup.channels
+    runtime = prepare_models(recipe.run, device, generator=game.generator, critic=game.critic)  # for summary.json
     evaluator, data, model = game.evaluator, recipe.data, recipe.model
     loss = GAN_LOSSES.get(recipe.loss.name)
     exactness = game.engine.exactness()
@@ -138,6 +139,7 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
         "device": str(device),
         "run_dir": str(run.path),
         "generator": generator_spec(model, channels, spec.num_classes),
+        "runtime": runtime,
     }
     if evaluator is not None:
         meta.update(

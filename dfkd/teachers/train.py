@@ -1,6 +1,6 @@
 """Supervised teacher training (``dfkd train-teacher``) as a session game: resumable, logged, evaluated.
 
-The training split lives on the device as tensors (:class:`~dfkd.data.TensorBatches`), augmented batch-wise
+The training split lives on the device as tensors (:mod:`dfkd.data.device_batches`), augmented batch-wise
 (random crop with padding 4, horizontal flip where labels allow). Learning-rate milestones are given in
 epochs. At the end the teacher file records architecture, classes, input size, normalisation and the final
 (last-epoch, not test-selected) test accuracy.
@@ -15,14 +15,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dfkd.config.load import RecipeError
-from dfkd.data import TensorBatches
+from dfkd.data.device_batches import make_batches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.launch import plan_run
 from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler
+from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler, prepare_models
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo, save_teacher
@@ -41,16 +41,13 @@ class TeacherGame:
     ) -> None:
         self.recipe, self.device, self.spec = recipe, device, spec
         self.model = create_model(recipe.model.arch, num_classes=spec.num_classes, **recipe.model.kwargs).to(device)
+        self.runtime = prepare_models(recipe.run, device, model=self.model)  # GPU speed settings, for summary.json
         self.normalizer = Normalizer(spec.mean, spec.std).to(device)
         cfg = recipe.train
-        self.batches = TensorBatches(
-            *train,
-            cfg.batch_size,
-            device=device,
-            seed=recipe.run.seed,
-            augment=recipe.data.augment,
+        self.batches = make_batches(
+            *train, cfg.batch_size, run=recipe.run, device=device, augment=recipe.data.augment,
             hflip=flips_keep_labels(recipe.data.name),
-        )
+        )  # fmt: skip
         self.steps_per_epoch = len(self.batches)
         self.total_steps = cfg.epochs * self.steps_per_epoch
         schedule = cfg.lr_schedule.model_copy(
@@ -167,7 +164,7 @@ def train_teacher(
         image_every=0,
         max_wall_s=recipe.logging.max_wall_s,
     )
-    meta = {"job": "train-teacher", "arch": recipe.model.arch}
+    meta = {"job": "train-teacher", "arch": recipe.model.arch, "runtime": game.runtime}
     fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
     summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     run.close()
