@@ -53,8 +53,8 @@ class PlainOneStageRound:
         return torch.autocast(self.game.device.type, dtype=self.dtype)
 
     def _student_loss(self, images: Tensor) -> Tensor:
-        teacher, student = self.game.critic.teacher, self.game.student
-        return (student(images) - teacher(images)).abs().mean()  # DFAD's L_S: mean |s - t| over B x C
+        teacher, student = self.game.teacher, self.game.student
+        return (student(images) - teacher(images, bn_statistics=False).logits).abs().mean()  # DFAD's L_S: mean |s - t| over B x C
 
     def __call__(self, step: int) -> None:
         game, scaler = self.game, self.scaler
