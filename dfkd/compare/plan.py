@@ -85,11 +85,10 @@ def _check_same_teacher(members: list[Member]) -> None:
     """Every member must distil the same teacher file, measured on the same test data."""
     first = members[0]
     for member in members[1:]:
-        for key, mine, theirs in (
-            ("teacher.checkpoint", Path(member.recipe.teacher.checkpoint).resolve(), Path(first.recipe.teacher.checkpoint).resolve()),
-            ("data", member.recipe.data, first.recipe.data),
-        ):
-            if mine != theirs:
+        mine, theirs = member.recipe, first.recipe
+        same_file = Path(mine.teacher.checkpoint).resolve() == Path(theirs.teacher.checkpoint).resolve()
+        for key, differs in (("teacher.checkpoint", not same_file), ("data", mine.data != theirs.data)):
+            if differs:
                 raise CompareError(
                     f"{member.contender.recipe}: {key} differs from {first.contender.recipe}'s; every contender "
                     "must use the same teacher and test data (set it with a key=value override)"

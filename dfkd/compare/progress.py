@@ -51,9 +51,9 @@ class OverallProgress:
         self.position = 0.0  # budget spent in all: finished members plus the running one's progress
         disable = os.environ.get("DFKD_NO_PROGRESS") == "1" or not sys.stderr.isatty()
         unit = "round" if budget.kind == "rounds" else "s"
+        layout = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]"
         self.bar = tqdm(total=members * self.per_member, unit=unit, desc="compare", position=0, leave=True,
-                        dynamic_ncols=True, disable=disable,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]")
+                        dynamic_ncols=True, disable=disable, bar_format=layout)
         self._lock = threading.Lock()
 
     def _spent(self, row: dict | None) -> float:

@@ -32,9 +32,10 @@ class Budget:
     def __post_init__(self) -> None:
         if self.kind not in ("seconds", "rounds"):
             raise CompareError(f"budget: expected 'seconds' or 'rounds', got {self.kind!r}")
-        if not (math.isfinite(self.value) and self.value > 0) or (self.kind == "rounds" and not float(self.value).is_integer()):
+        positive = math.isfinite(self.value) and self.value > 0
+        if not positive or (self.kind == "rounds" and not float(self.value).is_integer()):
             what = "a positive integer" if self.kind == "rounds" else "a positive number"
-            raise CompareError(f"--budget-{self.kind}: expected {what}, got {self.value!r}")
+            raise CompareError(f"--budget-{self.kind}: expected {what}, got {self.value:g}")
 
     def overrides(self) -> list[str]:
         if self.kind == "rounds":
@@ -67,7 +68,8 @@ class CompareSpec:
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
-            raise CompareError(f"--methods: unknown method {unknown[0]!r}; expected some of {', '.join(METHODS.names())}")
+            known = ", ".join(METHODS.names())
+            raise CompareError(f"--methods: unknown method {unknown[0]!r}; expected some of {known}")
         if len(set(self.methods)) != len(self.methods):
             raise CompareError(f"--methods: a method is listed twice ({', '.join(self.methods)})")
         if not self.seeds:
@@ -80,8 +82,10 @@ class CompareSpec:
             raise CompareError(f"--name: expected a plain directory name, got {self.name!r}")
         for override in self.overrides:
             key = override.partition("=")[0].strip()
-            if key in MANAGED_KEYS or (key == "steps" and self.budget.kind == "rounds") or (key == "method" and self.methods):
-                raise CompareError(f"override '{override}': dfkd compare sets {key} itself (see --budget-*, --seeds, --methods, --name)")
+            budgeted = key == "steps" and self.budget.kind == "rounds"
+            if key in MANAGED_KEYS or budgeted or (key == "method" and self.methods):
+                raise CompareError(f"override '{override}': dfkd compare sets {key} itself "
+                                   "(see --budget-*, --seeds, --methods, --name)")
         missing = [r for r in self.recipes if not Path(r).is_file()]
         if missing:
             raise CompareError(f"{missing[0]}: recipe file not found")

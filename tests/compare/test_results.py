@@ -25,7 +25,8 @@ def results() -> dict:
     members = {
         # 0.5 x teacher = 0.40, 0.8 x = 0.64, 0.9 x = 0.72, 0.95 x = 0.76
         "onestage": [member(0, [10, 20, 30], [0.40, 0.65, 0.73]), member(1, [12, 22, 32], [0.30, 0.70, 0.70])],
-        "dfad": [member(0, [10, 30, 50], [0.41, 0.50, 0.66], "dfad"), member(1, [10, 30, 50], [0.2, 0.45, 0.7], "dfad")],
+        "dfad": [member(0, [10, 30, 50], [0.41, 0.50, 0.66], "dfad"),
+                 member(1, [10, 30, 50], [0.2, 0.45, 0.7], "dfad")],
     }
     header = {"budget": {"rounds": 30}, "teacher": {"checkpoint": "t.pt", "accuracy": TEACHER}}
     return build_results(header, contenders, members)
