@@ -8,7 +8,10 @@ from pathlib import Path
 from dfkd.compare.curves import Axis, Curve, mean_band
 from dfkd.runs.atomic import atomic_write_bytes
 
-AXIS_LABELS: dict[Axis, str] = {"seconds": "training time (s, without evaluation)", "images": "generated images the student trained on"}
+AXIS_LABELS: dict[Axis, str] = {
+    "seconds": "training time (s, without evaluation)",
+    "images": "generated images the student trained on",
+}
 
 
 def plot_accuracy(path: Path, axis: Axis, curves: dict[str, list[Curve]], teacher_acc: float, title: str) -> None:
