@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "gan": "dfkd.cli.gan",
     "sample": "dfkd.cli.sample",
     "bench": "dfkd.cli.bench",
+    "compare": "dfkd.cli.compare",
 }
 
 
