@@ -233,12 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--started-at", type=float, default=None, help="epoch seconds the run started at "
                         "(the shell script passes its own start, so that the install counts)")
     args = parser.parse_args(argv)
-    from dfkd.cli import _user_errors
+    from dfkd.cli._errors import user_error_line
 
     try:
         return reproduce(args)
-    except _user_errors() as err:  # what the user must fix, in one line (as the dfkd commands do)
-        print(f"gpu-reproduce: error: {err}", file=sys.stderr)
+    except Exception as err:  # what the user must fix, in one line (as the dfkd commands do); bugs propagate
+        line = user_error_line(err)
+        if line is None:
+            raise
+        print(f"gpu-reproduce: error: {line}", file=sys.stderr)
         return 2
 
 
