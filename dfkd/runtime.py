@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from dfkd.config.sections import LrScheduleSection, OptimizerSection, RunSection
+from dfkd.distributed import local_device
 
 AUTOCAST_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -29,11 +30,11 @@ def seed_everything(seed: int) -> None:
 
 
 def apply_run_settings(run: RunSection) -> torch.device:
-    """Seed, set CPU threads, and return the device."""
+    """Seed, set CPU threads, and return the device (under torchrun: CUDA device ``LOCAL_RANK``)."""
     if run.threads > 0:
         torch.set_num_threads(run.threads)
     seed_everything(run.seed)
-    return resolve_device(run.device)
+    return local_device(resolve_device(run.device))
 
 
 def build_optimizer(params: Iterable[nn.Parameter], cfg: OptimizerSection) -> torch.optim.Optimizer:

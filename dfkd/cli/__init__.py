@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "sample": "dfkd.cli.sample",
     "bench": "dfkd.cli.bench",
 }
+# subcommands that join a torchrun process group (WORLD_SIZE > 1) and train with DistributedDataParallel
+DISTRIBUTED_COMMANDS = frozenset({"distill", "gan", "train-teacher"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from dfkd.distributed import process_group_from_env
+
+    group = process_group_from_env() if args.command in DISTRIBUTED_COMMANDS else contextlib.nullcontext()
     try:
-        return int(args._run(args) or 0)
+        with group:
+            return int(args._run(args) or 0)
     except _user_errors() as err:
         print(f"dfkd {args.command}: error: {err}", file=sys.stderr)
         return 2

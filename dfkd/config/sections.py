@@ -17,6 +17,7 @@ class RunSection(Section):
     device: str = "auto"  # auto (cuda when available), cpu, cuda, cuda:1, ...
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # fp16/bf16 = autocast (fp16 with a GradScaler)
     threads: int = 0  # torch CPU threads (0: leave PyTorch's default)
+    sync_batchnorm: bool = False  # under torchrun: SyncBatchNorm in the trained networks (CUDA only)
 
 
 class OptimizerSection(Section):

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from dfkd.data.batches import TensorBatches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
+from dfkd.distributed.batches import sharded_batches
 from dfkd.gan.config import CHANGEABLE_ON_RESUME, GanRecipe
 from dfkd.gan.evaluation import GanEvaluator
 from dfkd.gan.game import GanGame
@@ -91,8 +91,8 @@ def build_game(recipe: GanRecipe, device: torch.device) -> GanSetup:
     evaluator = None
     if recipe.fid.enabled:
         evaluator = GanEvaluator.prepare(recipe.fid, images, data.name, model.resolution, device)
-    batches = TensorBatches(
-        images, labels, recipe.train.batch_size, device=device, seed=recipe.run.seed,
+    batches = sharded_batches(  # under torchrun: this rank's share of each global batch
+        images, labels, recipe.train.batch_size, key="train.batch_size", device=device, seed=recipe.run.seed,
         augment=data.augment, hflip=flips_keep_labels(data.name),
     )  # fmt: skip
     torch.manual_seed(recipe.run.seed)  # initialisation does not depend on what ran before

@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dfkd.data import TensorBatches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
+from dfkd.distributed import data_parallel, from_main, sync_batchnorm
+from dfkd.distributed.batches import sharded_batches
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.launch import plan_run
@@ -41,9 +42,13 @@ class TeacherGame:
         self.model = create_model(recipe.model.arch, num_classes=spec.num_classes, **recipe.model.kwargs).to(device)
         self.normalizer = Normalizer(spec.mean, spec.std).to(device)
         cfg = recipe.train
-        self.batches = TensorBatches(
+        if recipe.run.sync_batchnorm:  # torchrun only
+            sync_batchnorm(self.model, device)
+        self.network = data_parallel(self.model, device)  # trains; DDP under torchrun
+        self.batches = sharded_batches(
             *train,
             cfg.batch_size,
+            key="train.batch_size",
             device=device,
             seed=recipe.run.seed,
             augment=recipe.data.augment,
@@ -64,7 +69,7 @@ class TeacherGame:
     def train_step(self, step: int) -> Mapping[str, float | Tensor]:
         images, labels = self.batches.next_batch()
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
-            logits = self.model(self.normalizer(images))
+            logits = self.network(self.normalizer(images))
             loss = F.cross_entropy(logits, labels)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -153,7 +158,7 @@ def train_teacher(
         dataset=data.name,
         arch_kwargs=dict(recipe.model.kwargs),
     )
-    info = save_teacher(recipe.output, game.model, info)
+    info = from_main(lambda: save_teacher(recipe.output, game.model, info))  # rank 0 writes; all wait for it
     print(f"teacher test accuracy {info.accuracy:.4f} (last epoch) saved to {recipe.output}")
     return info, summary
 
