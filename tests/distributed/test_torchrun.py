@@ -31,6 +31,11 @@ def steps_logged(run: Path) -> list[int]:
     return [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def training_rows(run: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k.startswith(("step", "train/", "eval/student"))} for row in rows]
+
+
 def summary(run: Path) -> dict:
     return json.loads((run / "summary.json").read_text())
 
@@ -75,6 +80,9 @@ def test_distill_trains_the_missing_teacher_once_and_resumes(tmp_path: Path) -> 
     assert steps_logged(runs / "tiny") == [1, 2, 3, 4, 5, 6]
     resumed = summary(runs / "tiny")
     assert resumed["world_size"] == WORLD and resumed["steps"] == 6 and resumed["stopped"] == "completed"
+
+    torchrun("distill", str(recipe), "steps=6", "run.name=straight", cwd=tmp_path)  # the same 6 steps in one go
+    assert training_rows(runs / "straight") == training_rows(runs / "tiny")  # every rank resumed its own streams
 
 
 @pytest.mark.slow
