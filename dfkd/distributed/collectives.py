@@ -32,7 +32,7 @@ def _on_main(fn: Callable[[], T], share: bool) -> T | None:
     if is_main():
         try:
             result = fn()
-        except Exception as exc:  # handed to every rank, so that all stop with the same error
+        except Exception as exc:  # noqa: BLE001 - handed to every rank, so that all stop with the same error
             failure = exc
     box: list[Any] = [(result if share else None, failure)]
     dist.broadcast_object_list(box, src=0, group=control_group())
