@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from dfkd.config.sections import LrScheduleSection, OptimizerSection, RunSection
+from dfkd.distributed import local_device
 
 AUTOCAST_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -71,7 +72,7 @@ def apply_run_settings(run: RunSection) -> torch.device:
     if run.threads > 0:
         torch.set_num_threads(run.threads)
     seed_everything(run.seed)
-    device = resolve_device(run.device)
+    device = local_device(resolve_device(run.device))  # under torchrun: CUDA device LOCAL_RANK
     apply_gpu_settings(run, device)
     return device
 
@@ -99,7 +100,6 @@ def gpu_settings(run: RunSection, device: torch.device) -> dict[str, Any]:
         "cudnn_benchmark": cuda and run.cudnn_benchmark,
         "channels_last": cuda and run.channels_last,
         "fused_optimizers": bool(_fusable([torch.zeros(1, device=device)])),  # Adam and SGD
-        "device_batches": run.device_batches,
         "compile": run.compile,
     }
 

@@ -127,7 +127,7 @@ def test_teacher_summary_records_the_runtime(tmp_path: Path, monkeypatch: pytest
     _, summary = train_teacher(str(path))
     saved = json.loads((tmp_path / "runs" / "teacher" / "summary.json").read_text())
     assert saved["runtime"] == summary["runtime"]
-    assert saved["runtime"]["device"] == "cpu" and saved["runtime"]["device_batches"] is True
+    assert saved["runtime"]["device"] == "cpu" and saved["runtime"]["channels_last"] is False
     assert saved["runtime"]["models"] == {"model": {"channels_last": False, "compiled": False}}
 
 

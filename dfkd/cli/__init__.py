@@ -7,6 +7,7 @@ exceptions are such mistakes. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "bench": "dfkd.cli.bench",
     "compare": "dfkd.cli.compare",
 }
+# subcommands that join a torchrun process group (WORLD_SIZE > 1) and train with DistributedDataParallel
+DISTRIBUTED_COMMANDS = frozenset({"distill", "gan", "train-teacher"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,8 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from dfkd.distributed import process_group_from_env
+
+    group = process_group_from_env() if args.command in DISTRIBUTED_COMMANDS else contextlib.nullcontext()
     try:
-        return int(args._run(args) or 0)
+        with group:
+            return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print(f"dfkd {args.command}: interrupted", file=sys.stderr)
         return 130

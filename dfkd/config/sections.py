@@ -41,8 +41,8 @@ class RunSection(Section):
     channels_last: bool = True  # CUDA: conv nets and real-image batches in channels-last memory format
     tf32: bool = True  # CUDA: TF32 tensor cores for float32 matmuls and convolutions
     cudnn_benchmark: bool = True  # CUDA: cuDNN times and picks the fastest convolution algorithms
-    device_batches: bool = True  # real-image batch order and augmentation drawn on the run's device
     compile: bool = False  # torch.compile the networks (falls back to eager, with a warning, where it cannot)
+    sync_batchnorm: bool = False  # under torchrun: SyncBatchNorm in the trained networks (CUDA only)
 
 
 class OptimizerSection(Section):

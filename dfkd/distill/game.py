@@ -17,6 +17,17 @@ from dfkd.distill.memory import ReplayMemory
 from dfkd.distill.methods import METHODS, RoundContext
 from dfkd.distill.priors import image_prior, teacher_prior
 from dfkd.distill.teacher_pass import FrozenTeacher, TeacherPass
+from dfkd.distributed import (
+    active,
+    data_parallel,
+    gather_objects,
+    load_rank_state,
+    local_batch,
+    rank,
+    rank_states,
+    reseed_for_rank,
+    sync_batchnorm,
+)
 from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, Objective, StepStats, summarize
 from dfkd.losses import DISCREPANCIES, KD_OBJECTIVES
 from dfkd.models import create_model
@@ -62,6 +73,10 @@ class DistillGame:
 
     The game keeps its own references to teacher, student, generator and latent size (taken when it builds
     them), so wrapping the networks (e.g. for data parallelism) hides nothing it needs.
+
+    Under torchrun (:mod:`dfkd.distributed`) the engine trains DDP wrappers of the generator and the critic
+    (the student's weights); ``recipe.batch_size`` is the global batch, each rank drawing its share from its
+    own latent stream; replay memories are per rank. Evaluation and image grids use the plain networks.
     """
 
     image_range = (0.0, 1.0)
@@ -94,6 +109,10 @@ class DistillGame:
         generator_kwargs = {size_key: size, "channels": channels, **recipe.generator.kwargs}
         self.generator = create_model(recipe.generator.arch, **generator_kwargs).to(device)
         self.nz = int(self.generator.nz)  # type: ignore[arg-type]
+        self.batch_size = local_batch(recipe.batch_size, "batch_size")  # this process's share
+        if recipe.run.sync_batchnorm:
+            sync_batchnorm(self.student, device)
+            sync_batchnorm(self.generator, device)
         self.teacher = FrozenTeacher(
             teacher.to(device),
             features=recipe.loss.attention_beta > 0,
@@ -108,8 +127,8 @@ class DistillGame:
         trained = [self.student_optimizer] + ([] if recipe.method == "noise" else [self.generator_optimizer])
         self.schedulers = [build_scheduler(opt, recipe.optim.lr_schedule, recipe.steps) for opt in trained]
         self.engine = AdversarialEngine(
-            self.generator,
-            self.critic,
+            data_parallel(self.generator, device),
+            data_parallel(self.critic, device),
             _objective(recipe),
             self.generator_optimizer,
             self.student_optimizer,
@@ -127,6 +146,7 @@ class DistillGame:
         self.rng = torch.Generator(device=device)
         self.rng.manual_seed(recipe.run.seed)
         self.fixed_z = torch.randn(GRID_SIZE, self.nz, generator=self.rng, device=device)
+        reseed_for_rank(self.rng, recipe.run.seed)  # under torchrun: this rank's own latent stream
         self.eval_images, self.eval_labels = eval_images, eval_labels
         replay = recipe.replay
         self.memory = ReplayMemory(replay.capacity, device) if replay.capacity and replay.steps else None
@@ -136,7 +156,7 @@ class DistillGame:
 
     # ------------------------------------------------------------------ batches
     def _draw(self) -> AdversarialBatch:
-        z = torch.randn(self.recipe.batch_size, self.nz, generator=self.rng, device=self.device)
+        z = torch.randn(self.batch_size, self.nz, generator=self.rng, device=self.device)
         return AdversarialBatch(z=z)
 
     def _noise(self) -> Tensor:
@@ -145,7 +165,7 @@ class DistillGame:
             pool_rng.manual_seed(self.recipe.run.seed + 1)
             shape = (self.recipe.noise_pool, *self.input_size)
             self._noise_pool = torch.randn(shape, generator=pool_rng, device=self.device)
-        index = torch.randint(self._noise_pool.shape[0], (self.recipe.batch_size,), generator=self.rng, device=self.device)
+        index = torch.randint(self._noise_pool.shape[0], (self.batch_size,), generator=self.rng, device=self.device)
         return self._noise_pool[index]
 
     # ------------------------------------------------------------------ teacher
@@ -170,7 +190,7 @@ class DistillGame:
             self.memory.add(fake, self._teacher_pass(fake).logits)
         stats = []
         for _ in range(self.recipe.replay.steps):
-            images, logits = self.memory.sample(self.recipe.batch_size, self.rng)
+            images, logits = self.memory.sample(self.batch_size, self.rng)
             stats.append(self.engine.critic_step(self._draw(), fake=images, precomputed=TeacherPass(logits)))
         return stats
 
@@ -229,9 +249,17 @@ class DistillGame:
             "generator_optimizer": self.generator_optimizer.state_dict(),
             "schedulers": [s.state_dict() for s in self.schedulers],
             "engine": self.engine.state_dict(),
-            "rng": self.rng.get_state(),
-            "memory": None if self.memory is None else self.memory.state_dict(),
+            "rng": rank_states(self.rng),
+            "memory": self._memory_state(),
         }
+
+    def _memory_state(self) -> object:
+        if self.memory is None:
+            return None
+        if not active():
+            return self.memory.state_dict()
+        state = self.memory.state_dict()  # every rank's memory, on the CPU, in rank order
+        return gather_objects({k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()})
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.student.load_state_dict(state["student"])  # type: ignore[arg-type]
@@ -241,6 +269,12 @@ class DistillGame:
         for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):  # type: ignore[call-overload]
             scheduler.load_state_dict(saved)
         self.engine.load_state_dict(state["engine"])  # type: ignore[arg-type]
-        self.rng.set_state(state["rng"])  # type: ignore[arg-type]
-        if self.memory is not None:
-            self.memory.load_state_dict(state["memory"])  # type: ignore[arg-type]
+        load_rank_state(self.rng, state["rng"], self.recipe.run.seed)  # type: ignore[arg-type]
+        saved = state["memory"]
+        if isinstance(saved, list):  # per rank (torchrun); a rank the checkpoint lacks starts empty
+            saved = saved[rank()] if rank() < len(saved) else None
+        if self.memory is not None and saved is not None:
+            self.memory.load_state_dict(saved)  # type: ignore[arg-type]
+            if self.memory.images is not None and self.memory.logits is not None:
+                self.memory.images = self.memory.images.to(self.device)
+                self.memory.logits = self.memory.logits.to(self.device)

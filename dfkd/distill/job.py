@@ -21,6 +21,7 @@ from dfkd.data.spec import DatasetSpec
 from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe
 from dfkd.distill.critic import running_stat_batchnorms
 from dfkd.distill.game import DistillGame
+from dfkd.distributed import is_main
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
@@ -79,6 +80,8 @@ def build_game(recipe: DistillRecipe, device: torch.device) -> tuple[DistillGame
 
 
 def export_student(game: DistillGame, info: TeacherInfo, path: Path, accuracy: float | None) -> None:
+    if not is_main():  # torchrun: rank 0 writes the run directory
+        return
     recipe = game.recipe
     student_info = replace(
         info,

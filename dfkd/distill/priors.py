@@ -15,6 +15,11 @@ quick-start task the teacher labels ~98% of its samples as one class) or far fro
   arg-max, so that each sample is a confident, prototypical example of some class.
 * ``tv`` (image): anisotropic total variation, mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|
   (DeepInversion's image prior): natural images are mostly smooth.
+
+``bn`` and ``balance`` are functions of the whole batch, not means of per-sample terms: under torchrun their
+batch moments are all-reduced over the ranks (:mod:`dfkd.distributed.moments`), so N ranks with B/N samples
+each give the value and the gradient of one process with B samples. The other two are per-sample means, which
+DDP's gradient average already combines correctly.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from torch import Tensor
 
 from dfkd.distill.critic import KDAux
 from dfkd.distill.teacher_pass import BatchNormStatistics
+from dfkd.distributed.moments import batch_mean, batch_moments
 from dfkd.registry import Registry
 
 
@@ -41,8 +47,7 @@ PRIORS: Registry[Prior] = Registry("generator prior")
 
 def bn_statistics_loss(stats: Sequence[BatchNormStatistics]) -> Tensor:
     total = torch.zeros((), device=stats[0].inputs.device)
-    for s in stats:
-        mean, var = s.batch_moments()
+    for s, (mean, var) in zip(stats, batch_moments([s.inputs for s in stats]), strict=True):
         total = total + torch.linalg.vector_norm(mean - s.running_mean) + torch.linalg.vector_norm(var - s.running_var)
     return total
 
@@ -54,7 +59,7 @@ def bn_prior(aux: KDAux) -> Tensor:
 
 
 def balance_prior(aux: KDAux) -> Tensor:
-    mean_prediction = aux.teacher_logits.float().softmax(dim=1).mean(dim=0)
+    mean_prediction = batch_mean(aux.teacher_logits.float().softmax(dim=1))
     return (mean_prediction * torch.log(mean_prediction.clamp_min(1e-12))).sum()  # = -entropy
 
 

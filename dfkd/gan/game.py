@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from dfkd.data.batches import TensorBatches
+from dfkd.distributed import data_parallel, load_rank_state, rank_states, reseed_for_rank, sync_batchnorm
 from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, StepStats, summarize
 from dfkd.engine.stats import Scalar
 from dfkd.engine.schedule import one_stage_round, two_stage_round
@@ -56,6 +57,9 @@ class GanGame:
         self.num_classes = num_classes if recipe.model.conditional else 0
         generator, critic = build_networks(recipe.model, channels, num_classes)
         self.generator, self.critic = generator.to(device), critic.to(device)
+        if recipe.run.sync_batchnorm:  # torchrun only
+            sync_batchnorm(self.generator, device)
+            sync_batchnorm(self.critic, device)
         optim = recipe.optim
         self.generator_optimizer = build_optimizer(self.generator.parameters(), optim.generator)
         self.critic_optimizer = build_optimizer(self.critic.parameters(), optim.critic)
@@ -67,8 +71,8 @@ class GanGame:
         ]
         self.loss = build_loss_state(recipe.loss.name, recipe.loss.params)
         self.engine = AdversarialEngine(
-            self.generator,
-            self.critic,
+            data_parallel(self.generator, device),  # DDP wrappers under torchrun, else the networks themselves
+            data_parallel(self.critic, device),
             self.loss.objective(),
             self.generator_optimizer,
             self.critic_optimizer,
@@ -90,6 +94,7 @@ class GanGame:
         grid = recipe.logging.grid_size
         self.fixed_z = torch.randn(grid, self.nz, generator=self.rng, device=device)
         self.fixed_labels = torch.arange(grid, device=device) % self.num_classes if self.num_classes else None
+        reseed_for_rank(self.rng, recipe.run.seed)  # under torchrun: this rank's own latent stream
 
     # ------------------------------------------------------------------ batches and updates
     def _draw(self) -> AdversarialBatch:
@@ -150,7 +155,7 @@ class GanGame:
             "engine": self.engine.state_dict(),
             "loss": self.loss.state_dict(),
             "batches": self.batches.state_dict(),
-            "rng": self.rng.get_state(),
+            "rng": rank_states(self.rng),
             "fixed_z": self.fixed_z,
             "fixed_labels": self.fixed_labels,
         }
@@ -166,7 +171,7 @@ class GanGame:
         self.loss.load_state_dict(state["loss"])  # type: ignore[arg-type]
         self.engine.objective = self.loss.objective()
         self.batches.load_state_dict(state["batches"])  # type: ignore[arg-type]
-        self.rng.set_state(state["rng"])  # type: ignore[arg-type]
+        load_rank_state(self.rng, state["rng"], self.recipe.run.seed)  # type: ignore[arg-type]
         self.fixed_z = state["fixed_z"].to(self.device)  # type: ignore[attr-defined]
         labels = state["fixed_labels"]
         self.fixed_labels = None if labels is None else labels.to(self.device)  # type: ignore[attr-defined]

@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
-from dfkd.data.device_batches import make_batches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
+from dfkd.distributed import run_on_main
+from dfkd.distributed.batches import sharded_batches
 from dfkd.gan.config import CHANGEABLE_ON_RESUME, GanRecipe
 from dfkd.gan.evaluation import GanEvaluator
 from dfkd.gan.game import GanGame
@@ -90,10 +91,13 @@ def build_game(recipe: GanRecipe, device: torch.device) -> GanSetup:
     _check_classes(recipe, spec.num_classes)
     evaluator = None
     if recipe.fid.enabled:
-        evaluator = GanEvaluator.prepare(recipe.fid, images, data.name, model.resolution, device)
-    batches = make_batches(
-        images, labels, recipe.train.batch_size, run=recipe.run, device=device,
+        evaluator = run_on_main(  # torchrun: rank 0 alone evaluates
+            lambda: GanEvaluator.prepare(recipe.fid, images, data.name, model.resolution, device)
+        )
+    batches = sharded_batches(  # under torchrun: this rank's share of each global batch
+        images, labels, recipe.train.batch_size, key="train.batch_size", device=device, seed=recipe.run.seed,
         augment=data.augment, hflip=flips_keep_labels(data.name),
+        channels_last=device.type == "cuda" and recipe.run.channels_last,
     )  # fmt: skip
     torch.manual_seed(recipe.run.seed)  # initialisation does not depend on what ran before
     channels = int(images.shape[1])

@@ -70,8 +70,8 @@ class ImageQuality:
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
         self._fid = FrechetInceptionDistance(
-            feature=PrecomputedFeatures(self.num_features), reset_real_features=False
-        )
+            feature=PrecomputedFeatures(self.num_features), reset_real_features=False, sync_on_compute=False
+        )  # one process scores its own samples: no gathering across a torchrun group
         self._fid.update(self.real_features, real=True)
 
     def score(self, fake_features: Tensor) -> dict[str, float]:
@@ -88,7 +88,8 @@ class ImageQuality:
         with warnings.catch_warnings():  # "will save all extracted features": that is what it is for here
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
             kid = KernelInceptionDistance(
-                feature=PrecomputedFeatures(self.num_features), subsets=self.kid_subsets, subset_size=subset
+                feature=PrecomputedFeatures(self.num_features), subsets=self.kid_subsets, subset_size=subset,
+                sync_on_compute=False,
             )
         kid.update(self.real_features, real=True)
         kid.update(fake, real=False)

@@ -17,6 +17,8 @@ from typing import Generic, TypeVar
 
 from dfkd.config.base import Section
 from dfkd.config.load import RecipeError, dump_recipe, load_recipe
+from dfkd.distributed import from_main, run_on_main
+from dfkd.distributed.run_dir import FollowerRunDir
 from dfkd.runs.run_dir import RunDir
 from dfkd.runs.session import SessionError, resume_guard
 
@@ -31,7 +33,11 @@ class PlannedRun(Generic[R]):
     changeable: tuple[str, ...] = ()
 
     def open(self) -> RunDir:
-        """Create (or reopen) the run directory and record the resolved recipe."""
+        """Create (or reopen) the run directory and record the resolved recipe; under torchrun rank 0 does it
+        while the others wait, and they get a :class:`FollowerRunDir` that writes nothing."""
+        return run_on_main(self._open) or FollowerRunDir(self.path.name, root=self.path.parent)
+
+    def _open(self) -> RunDir:
         run = RunDir(self.path.name, root=self.path.parent)
         if self.resuming:
             resume_guard(run, self.recipe, changeable=self.changeable)
@@ -98,7 +104,7 @@ def plan_run(
     settings = recipe.run  # type: ignore[attr-defined]
     root = Path(settings.root)
     _check_writable(root / settings.name, f"run.root={settings.root}")
-    name = free_run_name(root, settings.name)
+    name = from_main(lambda: free_run_name(root, settings.name))  # torchrun: rank 0 names it for all
     if name != settings.name:
         print(f"{root / settings.name} already holds a run (continue it with --resume); this run is {root / name}")
         recipe = recipe.model_copy(update={"run": settings.model_copy(update={"name": name})})

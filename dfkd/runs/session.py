@@ -63,6 +63,7 @@ from tqdm import tqdm
 
 from dfkd.config.load import read_yaml_mapping, recipe_hash as compute_recipe_hash, recipe_to_dict
 from dfkd.diagnostics.host_syncs import explicit_synchronize
+from dfkd.distributed import any_rank, from_main, is_main, world_size
 from dfkd.engine.safety import NonFiniteError
 from dfkd.runs.checkpoint import (
     NonFiniteStateError,
@@ -230,7 +231,7 @@ class _InterruptGuard:
             tqdm.write(f"{name}: stopping after this step and saving last.pt ({name} again to stop now, unsaved)")
 
     def check(self) -> None:
-        if self.requested:
+        if any_rank(self.requested):  # under torchrun every rank stops after the same step
             raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
@@ -333,7 +334,8 @@ class _Session:
             "meta": self.meta,
             "fingerprints": {name: f.value for name, f in self.fingerprints.items()},
         }
-        save_checkpoint(path, state)
+        if is_main():  # the state is built on every rank (it gathers per-rank RNG streams)
+            save_checkpoint(path, state)
         self.good[Path(path)] = self.state.step
         self.run.flush()
 
@@ -359,6 +361,7 @@ class _Session:
             images_per_s=s.images / s.train_wall_s if s.train_wall_s > 0 else 0.0,
             images_seen=s.images,
             stopped=stopped,
+            world_size=world_size(),
         )
         if cfg.best_metric is not None:
             out.update(best_metric=cfg.best_metric, best_mode=cfg.best_mode, best_step=s.best_step)
@@ -415,7 +418,7 @@ class _Session:
     def evaluate(self) -> dict[str, float]:
         s, cfg = self.state, self.cfg
         with _rng_isolated():
-            metrics = {key: to_float(key, value) for key, value in self.game.evaluate().items()}
+            metrics = from_main(lambda: {key: to_float(key, value) for key, value in self.game.evaluate().items()})
         s.last_metrics, s.last_eval_step = metrics, s.step
         if cfg.best_metric is None:  # no best checkpoint: report each metric's own best under best_mode
             for name, value in metrics.items():
@@ -478,7 +481,7 @@ class _Session:
 
     # -------------------------------------------------------------------------------------------------- run
     def over_budget(self) -> bool:
-        return self.cfg.max_wall_s is not None and self.state.train_wall_s >= self.cfg.max_wall_s
+        return self.cfg.max_wall_s is not None and any_rank(self.state.train_wall_s >= self.cfg.max_wall_s)
 
     def play(self, guard: _InterruptGuard) -> str:
         while self.state.step < self.cfg.steps and not self.over_budget():

@@ -1,6 +1,6 @@
 """Supervised teacher training (``dfkd train-teacher``) as a session game: resumable, logged, evaluated.
 
-The training split lives on the device as tensors (:mod:`dfkd.data.device_batches`), augmented batch-wise
+The training split lives on the device as tensors (:class:`dfkd.data.TensorBatches`), augmented batch-wise
 (random crop with padding 4, horizontal flip where labels allow). Learning-rate milestones are given in
 epochs. At the end the teacher file records architecture, classes, input size, normalisation and the final
 (last-epoch, not test-selected) test accuracy.
@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dfkd.config.load import RecipeError
-from dfkd.data.device_batches import make_batches
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
+from dfkd.distributed import data_parallel, from_main, sync_batchnorm
+from dfkd.distributed.batches import sharded_batches
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.launch import plan_run
@@ -44,9 +45,18 @@ class TeacherGame:
         self.runtime = prepare_models(recipe.run, device, model=self.model)  # GPU speed settings, for summary.json
         self.normalizer = Normalizer(spec.mean, spec.std).to(device)
         cfg = recipe.train
-        self.batches = make_batches(
-            *train, cfg.batch_size, run=recipe.run, device=device, augment=recipe.data.augment,
+        if recipe.run.sync_batchnorm:  # torchrun only
+            sync_batchnorm(self.model, device)
+        self.network = data_parallel(self.model, device)  # trains; DDP under torchrun
+        self.batches = sharded_batches(
+            *train,
+            cfg.batch_size,
+            key="train.batch_size",
+            device=device,
+            seed=recipe.run.seed,
+            augment=recipe.data.augment,
             hflip=flips_keep_labels(recipe.data.name),
+            channels_last=device.type == "cuda" and recipe.run.channels_last,
         )  # fmt: skip
         self.steps_per_epoch = len(self.batches)
         self.total_steps = cfg.epochs * self.steps_per_epoch
@@ -63,7 +73,7 @@ class TeacherGame:
     def train_step(self, step: int) -> Mapping[str, float | Tensor]:
         images, labels = self.batches.next_batch()
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
-            logits = self.model(self.normalizer(images))
+            logits = self.network(self.normalizer(images))
             loss = F.cross_entropy(logits, labels)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -182,7 +192,7 @@ def train_teacher(
         dataset=data.name,
         arch_kwargs=dict(recipe.model.kwargs),
     )
-    info = save_teacher(recipe.output, game.model, info)
+    info = from_main(lambda: save_teacher(recipe.output, game.model, info))  # rank 0 writes; all wait for it
     print(f"teacher test accuracy {info.accuracy:.4f} (last epoch) saved to {recipe.output}")
     return info, summary
 

@@ -14,7 +14,7 @@ PUBLISHED = Path(__file__).resolve().parents[2] / "recipes" / "cifar10" / "dfad.
 def test_fast_teacher_runs_on_the_gpu_path_without_label_smoothing() -> None:
     recipe = load_recipe(TeacherRecipe, FAST / "teacher-resnet34.yaml")
     assert recipe.model.arch == "cifar_resnet34" and recipe.data.augment
-    assert (recipe.run.precision, recipe.run.channels_last, recipe.run.device_batches) == ("bf16", True, True)
+    assert (recipe.run.precision, recipe.run.channels_last) == ("bf16", True)
     assert recipe.output == "checkpoints/cifar10_resnet34_fast.pt"
 
 
