@@ -99,7 +99,7 @@ def gpu_settings(run: RunSection, device: torch.device) -> dict[str, Any]:
         "tf32": cuda and run.tf32,
         "cudnn_benchmark": cuda and run.cudnn_benchmark,
         "channels_last": cuda and run.channels_last,
-        "fused_optimizers": bool(_fusable([torch.zeros(1, device=device)])),  # Adam and SGD
+        "fused_optimizers": device.type in fused_kernel_devices(),  # Adam and SGD
         "compile": run.compile,
     }
 
@@ -166,15 +166,20 @@ def prepare_models(run: RunSection, device: torch.device, **models: nn.Module) -
 
 
 # ------------------------------------------------------------------------------------------------ optimisers
-def _fusable(params: Sequence[torch.Tensor]) -> bool | None:
-    """Fused optimiser kernels where PyTorch has them: they mask a skipped update on the device (``found_inf``),
-    so the engine never waits for the accelerator (see dfkd.engine.safety.masked_step)."""
+def fused_kernel_devices() -> list[str]:
+    """Device types with fused Adam/SGD kernels in this PyTorch (CUDA, and the CPU in recent releases)."""
     try:
         from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
-        supported = _get_fused_kernels_supported_devices()
+        return list(_get_fused_kernels_supported_devices())
     except ImportError:  # a PyTorch without that helper: the devices every fused kernel supports
-        supported = ["cpu", "cuda"]
+        return ["cpu", "cuda"]
+
+
+def _fusable(params: Sequence[torch.Tensor]) -> bool | None:
+    """Fused optimiser kernels where PyTorch has them: they mask a skipped update on the device (``found_inf``),
+    so the engine never waits for the accelerator (see dfkd.engine.safety.masked_step)."""
+    supported = fused_kernel_devices()
     return True if params and all(p.is_floating_point() and p.device.type in supported for p in params) else None
 
 

@@ -36,7 +36,8 @@ def test_gpu_settings_change_nothing_on_a_cpu(backend_flags: None) -> None:
     record = apply_gpu_settings(RunSection(tf32=True, cudnn_benchmark=True, channels_last=True), CPU)
     assert (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.benchmark) == before
     assert record["device"] == "cpu" and record["precision"] == "fp32"
-    assert not any(record[key] for key in ("tf32", "cudnn_benchmark", "channels_last", "fused_optimizers"))
+    assert not any(record[key] for key in ("tf32", "cudnn_benchmark", "channels_last"))
+    assert record["fused_optimizers"] == ("cpu" in runtime.fused_kernel_devices())
 
 
 def test_gpu_settings_on_cuda_set_tf32_and_cudnn_autotuning(
@@ -95,13 +96,13 @@ def test_compile_keeps_outputs_and_state_dict_keys() -> None:
     assert list(model.state_dict()) == keys  # no `_orig_mod.` prefix: checkpoints and exported students stay loadable
 
 
-def test_optimizers_are_not_fused_on_a_cpu() -> None:
+def test_optimizers_are_fused_where_pytorch_has_the_kernels() -> None:
     params = list(_conv_net().parameters())
+    fused_here = "cpu" in runtime.fused_kernel_devices()
     for name in ("sgd", "adam"):
         optimizer = build_optimizer(params, OptimizerSection(name=name))
-        assert not optimizer.defaults.get("fused")
-    assert runtime._fused(torch.optim.Adam, params) == {}
-    assert runtime._fused(torch.optim.RMSprop, params) == {}
+        assert bool(optimizer.defaults.get("fused")) == fused_here
+    assert not build_optimizer(params, OptimizerSection(name="rmsprop")).defaults.get("fused")  # no fused kernel
 
 
 def test_prepare_models_records_every_network() -> None:
