@@ -43,10 +43,10 @@ class GradientRouter:
 
 class _RouteGradient(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, fake: Tensor, router: GradientRouter) -> Tensor:  # type: ignore[override]
+    def forward(ctx, fake: Tensor, router: GradientRouter) -> Tensor:
         ctx.router = router
         return fake.view_as(fake)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
         return ctx.router.apply_scale(grad), None
