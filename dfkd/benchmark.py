@@ -74,8 +74,7 @@ class _Planned:
     shape: RoundShape
 
     @classmethod
-    def of(cls, contender: Contender) -> _Planned | None:
-        c = contender
+    def of(cls, c: Contender) -> _Planned | None:
         if c.plan is None or c.modules is None or c.shape is None:
             return None
         return cls(c.name, c.images_per_round, c.plan, c.modules, c.shape)
@@ -241,7 +240,7 @@ def run_benchmark(
     hands = [Contender(p.name + HAND, p.hand_round(), p.images_per_round) for p in planned]
     timed = time_interleaved([*contenders, *hands], rounds=rounds, repeats=repeats, warmup=warmup, device=device)
     costs = None
-    predicted = {}
+    predicted: dict[str, float] = {}
     if planned:  # same networks in every contender: one table, the mean over them
         tables = [measure_pass_costs(p.modules, repeats=pass_repeats, device=device) for p in planned]
         costs = {unit: statistics.fmean(t[unit] for t in tables) for unit in UNITS}
