@@ -27,9 +27,9 @@ class ReplayMemory:
 
     def add(self, images: Tensor, logits: Tensor) -> None:
         images, logits = images.detach(), logits.detach().float()
-        if self.images is None:
-            self.images = torch.empty((self.capacity, *images.shape[1:]), dtype=images.dtype, device=self.device)
-            self.logits = torch.empty((self.capacity, logits.shape[1]), dtype=torch.float32, device=self.device)
+        if self.images is None:  # zeros, not empty: unfilled slots are saved too, and a checkpoint must be finite
+            self.images = torch.zeros((self.capacity, *images.shape[1:]), dtype=images.dtype, device=self.device)
+            self.logits = torch.zeros((self.capacity, logits.shape[1]), dtype=torch.float32, device=self.device)
         assert self.logits is not None
         count = images.shape[0]
         index = (self.cursor + torch.arange(count, device=self.device)) % self.capacity

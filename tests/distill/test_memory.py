@@ -17,6 +17,15 @@ def test_ring_buffer_keeps_the_latest_samples() -> None:
     assert torch.equal(images[:, 0, 0, 0], logits[:, 0])  # image and logits of the same sample travel together
 
 
+def test_unfilled_slots_are_zero_so_a_checkpoint_of_the_memory_is_finite() -> None:
+    memory = ReplayMemory(32, torch.device("cpu"))
+    memory.add(torch.rand(2, 3, 2, 2), torch.rand(2, 10))
+    state = memory.state_dict()
+    images, logits = state["images"], state["logits"]
+    assert isinstance(images, torch.Tensor) and isinstance(logits, torch.Tensor)
+    assert torch.isfinite(logits).all() and not images[2:].any() and not logits[2:].any()
+
+
 def test_loaded_state_moves_to_the_memory_device() -> None:
     saved = ReplayMemory(4, torch.device("cpu"))
     saved.add(torch.rand(2, 3, 2, 2), torch.rand(2, 10))
