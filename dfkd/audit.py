@@ -31,7 +31,7 @@ from dfkd.engine import (
     relative_error,
 )
 from dfkd.losses import DISCREPANCIES, GAN_LOSSES, KD_OBJECTIVES, AdversarialLoss
-from dfkd.models import create_model
+from dfkd.models import create_model, latent_size
 
 # Output range of the critic on the fake batch, chosen to exercise each loss's numerical hazards.
 HAZARD_RANGES: dict[str, tuple[float, float]] = {
@@ -74,6 +74,9 @@ class AuditRow:
 class _CalibratedCritic(nn.Module):
     """critic(x) * scale + shift with fixed buffers, to place the outputs in a chosen range."""
 
+    scale: Tensor
+    shift: Tensor
+
     def __init__(self, critic: nn.Module) -> None:
         super().__init__()
         self.critic = critic
@@ -89,7 +92,7 @@ class _CalibratedCritic(nn.Module):
         self.shift.fill_(0.0)
         snapshot = [b.clone() for b in self.critic.buffers()]
         y = self.forward(x)
-        for buf, saved in zip(self.critic.buffers(), snapshot):
+        for buf, saved in zip(self.critic.buffers(), snapshot, strict=True):
             buf.copy_(saved)  # calibration must not move running statistics
         scale = (high - low) / (y.max() - y.min()).clamp_min(1e-12)
         self.scale.fill_(float(scale))
@@ -131,14 +134,14 @@ def _audit_one(
     generator.train()
     critic.train()
     torch.manual_seed(seed + 1)
-    z = torch.randn(batch_size, generator.nz, dtype=dtype)
+    z = torch.randn(batch_size, latent_size(generator), dtype=dtype)
     real = torch.rand(batch_size, 3, size, size, dtype=dtype) * 2 - 1 if spec.needs_real else None
     batch = AdversarialBatch(z=z, real=real)
     low, high = HAZARD_RANGES[loss_id]
     gen_buffers = [b.clone() for b in generator.buffers()]
     with torch.no_grad():
         critic.calibrate(generator(z), low, high)
-    for buf, saved in zip(generator.buffers(), gen_buffers):
+    for buf, saved in zip(generator.buffers(), gen_buffers, strict=True):
         buf.copy_(saved)
     objective = spec.objective(**LOSS_PARAMS.get(spec.name, {}))
     reference = reference_gradients(generator, critic, objective, batch)
@@ -202,7 +205,10 @@ def run_audit(
 
 
 def format_table(rows: Sequence[AuditRow]) -> str:
-    header = f"{'loss':<22} {'critic':<11} {'dtype':<8} {'rel_err_critic':>14} {'rel_err_gen':>12} {'guarded':>7}  exact?  result"
+    header = (
+        f"{'loss':<22} {'critic':<11} {'dtype':<8} {'rel_err_critic':>14} {'rel_err_gen':>12} {'guarded':>7}"
+        "  exact?  result"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
         verdict = ("PASS" if r.passed else "FAIL") if r.exact_expected else "inexact (expected)"

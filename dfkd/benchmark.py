@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -33,6 +34,15 @@ from dfkd.diagnostics.hand_loop import HAND_ROUNDS
 from dfkd.diagnostics.host_syncs import HostSyncCounter
 from dfkd.diagnostics.pass_costs import UNITS, BenchModules, RoundShape, measure_pass_costs, predicted_round_cost
 from dfkd.runtime import apply_run_settings, prepare_models
+
+if TYPE_CHECKING:  # the games and recipes are imported only when a benchmark builds them
+    from torch import nn
+
+    from dfkd.data.spec import DatasetSpec
+    from dfkd.distill.config import DistillRecipe
+    from dfkd.distill.game import DistillGame
+    from dfkd.gan.game import GanGame
+    from dfkd.teachers.record import TeacherInfo
 
 #: The round plan (dfkd.diagnostics.pass_costs.ROUND_PLANS) of each distillation method and GAN stage with one.
 DISTILL_PLANS = {"onestage": "one-stage", "dfad": "fresh-two-stage"}
@@ -51,6 +61,28 @@ class Contender:
     plan: str | None = None
     modules: BenchModules | None = None
     shape: RoundShape | None = None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A contender whose passes per round are known (plan, modules and shape all given)."""
+
+    name: str
+    images_per_round: int
+    plan: str
+    modules: BenchModules
+    shape: RoundShape
+
+    @classmethod
+    def of(cls, c: Contender) -> _Planned | None:
+        if c.plan is None or c.modules is None or c.shape is None:
+            return None
+        return cls(c.name, c.images_per_round, c.plan, c.modules, c.shape)
+
+    def hand_round(self) -> Callable[[int], object]:
+        """The hand-written loop doing the same passes on the same networks (the step number is unused)."""
+        run_round, modules = HAND_ROUNDS.get(self.plan), self.modules
+        return lambda step: run_round(modules)
 
 
 @dataclass
@@ -204,17 +236,15 @@ def run_benchmark(
     for name, value, low in (("rounds", rounds, 1), ("repeats", repeats, 1), ("warmup", warmup, 0)):
         if not isinstance(value, int) or value < low:
             raise ValueError(f"--{name}: expected an integer >= {low}, got {value!r}")
-    planned = [c for c in contenders if c.plan is not None and c.modules is not None and c.shape is not None]
-    hands = [
-        Contender(c.name + HAND, lambda step, c=c: HAND_ROUNDS.get(c.plan)(c.modules), c.images_per_round)  # type: ignore[arg-type]
-        for c in planned
-    ]
+    planned = [p for p in map(_Planned.of, contenders) if p is not None]
+    hands = [Contender(p.name + HAND, p.hand_round(), p.images_per_round) for p in planned]
     timed = time_interleaved([*contenders, *hands], rounds=rounds, repeats=repeats, warmup=warmup, device=device)
     costs = None
+    predicted: dict[str, float] = {}
     if planned:  # same networks in every contender: one table, the mean over them
-        tables = [measure_pass_costs(c.modules, repeats=pass_repeats, device=device) for c in planned]  # type: ignore[arg-type]
+        tables = [measure_pass_costs(p.modules, repeats=pass_repeats, device=device) for p in planned]
         costs = {unit: statistics.fmean(t[unit] for t in tables) for unit in UNITS}
-    predicted = {c.name: predicted_round_cost(c.plan, c.shape, costs) for c in planned if costs}  # type: ignore[arg-type]
+        predicted = {p.name: predicted_round_cost(p.plan, p.shape, costs) for p in planned}
     return BenchReport(
         contenders=list(contenders),
         timings={t.name: t for t in timed},
@@ -226,7 +256,7 @@ def run_benchmark(
 
 
 # ---------------------------------------------------------------------------------------------- distillation
-def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
+def _stand_in_teacher(recipe: DistillRecipe, data_spec: DatasetSpec) -> tuple[nn.Module, TeacherInfo]:
     """The recipe's teacher if its checkpoint exists, else a random one of ``teacher.arch`` -- or of the teacher
     recipe's architecture when the teacher would be trained on first use (same cost)."""
     from dfkd.distill.job import _complete_info
@@ -256,7 +286,7 @@ def _stand_in_teacher(recipe, data_spec):  # type: ignore[no-untyped-def]
     return teacher, info
 
 
-def _modules(game, critic_steps: int) -> BenchModules:  # type: ignore[no-untyped-def]
+def _modules(game: DistillGame | GanGame, critic_steps: int) -> BenchModules:
     engine = game.engine
     return BenchModules(
         generator=engine.generator,
@@ -283,9 +313,8 @@ def distill_contenders(
         recipe = load_recipe(DistillRecipe, recipe_path, [*overrides, f"method={method}"])
         device = apply_run_settings(recipe.run)
         spec = dataset_spec(recipe.data.name, recipe.data.root)
-        teacher, info = _stand_in_teacher(recipe, spec)
-        channels, size = info.input_size[0], info.input_size[1]
-        eval_images = torch.zeros(8, channels, size, size, dtype=torch.uint8)
+        teacher, info = _stand_in_teacher(recipe, spec)  # its input size is the data's
+        eval_images = torch.zeros(8, spec.channels, spec.image_size, spec.image_size, dtype=torch.uint8)
         game = DistillGame(recipe, device, teacher, info, eval_images, torch.zeros(8, dtype=torch.long))
         prepare_models(recipe.run, device, teacher=game.teacher, student=game.student, generator=game.generator)
         plan = DISTILL_PLANS.get(method) if game.memory is None else None  # replay steps are not in the plans
@@ -297,7 +326,9 @@ def distill_contenders(
 
 
 # ---------------------------------------------------------------------------------------------- GAN
-def gan_contenders(recipe_path: str, overrides: Sequence[str], stages: Sequence[str]) -> tuple[list[Contender], torch.device]:
+def gan_contenders(
+    recipe_path: str, overrides: Sequence[str], stages: Sequence[str]
+) -> tuple[list[Contender], torch.device]:
     """One :class:`~dfkd.gan.game.GanGame` per stage, from the same recipe and seed (FID/KID off)."""
     from dfkd.gan.config import GanRecipe
     from dfkd.gan.job import build_game

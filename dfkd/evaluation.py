@@ -51,13 +51,15 @@ def evaluate_checkpoint(
     request = TeacherRequest(checkpoint, arch=arch, arch_kwargs=arch_kwargs, num_classes=classes, mean=mean, std=std,
                              options=EVAL_OPTIONS)
     model, info = load_teacher(request)
-    square = info.input_size is not None and info.input_size[1] == info.input_size[2]
-    size = info.input_size[2] if square and is_image_folder(data) else None  # type: ignore[index]
+    recorded = info.input_size
+    square = recorded is not None and recorded[1] == recorded[2]
+    size = recorded[2] if recorded is not None and square and is_image_folder(data) else None
     images, labels, spec = load_split(data, "test", root=root, download=download, max_items=max_items, image_size=size)
     info = match_input_size(info, spec, checkpoint, EVAL_OPTIONS)
     from_dataset = tuple(key for key in ("mean", "std") if getattr(info, key) is None)
-    info = replace(info, mean=info.mean or spec.mean, std=info.std or spec.std)
+    mean, std = info.mean or spec.mean, info.std or spec.std
+    info = replace(info, mean=mean, std=std)
     target = resolve_device(device)
-    normalizer = Normalizer(info.mean, info.std).to(target)  # type: ignore[arg-type]
+    normalizer = Normalizer(mean, std).to(target)
     accuracy = evaluate_accuracy(model.to(target), images, labels, batch_size=batch_size, normalize=normalizer)
     return CheckpointEvaluation(accuracy, int(images.shape[0]), info, from_dataset)

@@ -101,7 +101,7 @@ def test_hand_written_rounds_train_the_same_networks(method: str, tmp_path: Path
     before = [p.detach().clone() for p in params]
     HAND_ROUNDS.get(contender.plan)(contender.modules)
     assert all(p.isfinite().all() for p in params)
-    assert sum(not torch.equal(a, b) for a, b in zip(before, params)) > len(params) // 2
+    assert sum(not torch.equal(a, b) for a, b in zip(before, params, strict=True)) > len(params) // 2
 
 
 def test_report_pairs_give_measured_and_predicted_ratios_overhead_and_syncs() -> None:

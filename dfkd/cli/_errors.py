@@ -63,6 +63,7 @@ def os_error_line(err: OSError) -> str | None:
 
 def user_error_line(err: BaseException) -> str | None:
     """The single line to print for a user error (newlines folded into ``; ``), or None for a bug."""
+    line: str | None
     if isinstance(err, user_error_types()):
         line = str(err)
     elif isinstance(err, OSError):

@@ -400,11 +400,13 @@ def dump_recipe(cfg: BaseModel, path: str | PurePath) -> None:
 
 def _drop_key(data: dict[str, Any], dotted: str) -> None:
     *parents, leaf = dotted.split(".")
+    node: object = data
     for part in parents:
-        data = data.get(part)  # type: ignore[assignment]
-        if not isinstance(data, dict):
+        if not isinstance(node, dict):
             return
-    data.pop(leaf, None)
+        node = node.get(part)
+    if isinstance(node, dict):
+        node.pop(leaf, None)
 
 
 def recipe_hash(cfg: BaseModel | Mapping[str, Any], *, ignore: Iterable[str] = ()) -> str:

@@ -1,8 +1,8 @@
 """One entry point for real and procedural datasets: ``build_dataset(name_or_path, split)`` and ``dataset_spec``.
 
 Names come from a registry (:data:`DATASETS`): ``cifar10``, ``cifar100``, ``mnist`` (torchvision), ``shapes`` and
-``patterns`` (:mod:`dfkd.data.shapes`, generated, no files). Anything else that is an existing directory -- or looks like a
-path (contains a separator, starts with ``.`` or ``~``) -- is an image folder (``<path>/<class>/*.png`` or
+``patterns`` (:mod:`dfkd.data.shapes`, generated, no files). Anything else that is an existing directory -- or looks
+like a path (contains a separator, starts with ``.`` or ``~``) -- is an image folder (``<path>/<class>/*.png`` or
 ``<path>/<split>/<class>/*.png``); to use a folder whose name is also a registered name, write ``./name``.
 
 Every dataset yields ``(float image tensor in [0, 1] of shape (C, H, W), int label)``; normalisation is *not*

@@ -4,11 +4,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from torch import Tensor
 from torch.utils.data import Dataset
 
 from dfkd.data.spec import DatasetSpec
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
@@ -18,15 +22,16 @@ SPLITS: tuple[Split, ...] = ("train", "test")
 class DatasetRequest:
     """What a factory is asked to build.
 
-    ``image_size`` is the output size (None: native size of an image folder); ``transform`` already contains
-    any resizing, augmentation and channel conversion and must be applied to every item's image (PIL or tensor).
+    ``image_size`` is the output size (an image folder's native size unless one was asked for); ``transform``
+    already contains any resizing, augmentation and channel conversion and must be applied to every item's image
+    (PIL or tensor); it returns the float image tensor.
     """
 
     root: Path
     split: Split
     download: bool
-    image_size: int | None
-    transform: Callable[[object], object] | None
+    image_size: int
+    transform: Callable[[Image | Tensor], Tensor] | None
 
 
 DatasetFactory = Callable[[DatasetRequest], Dataset]

@@ -45,7 +45,7 @@ class DatasetSpec:
         if (spec.channels, channels) == (1, 3):
             return replace(spec, channels=3, mean=spec.mean * 3, std=spec.std * 3)
         if (spec.channels, channels) == (3, 1):
-            mean = sum(w * m for w, m in zip(LUMA_WEIGHTS, spec.mean))
-            std = sum(w * s for w, s in zip(LUMA_WEIGHTS, spec.std))
+            mean = sum(w * m for w, m in zip(LUMA_WEIGHTS, spec.mean, strict=True))
+            std = sum(w * s for w, s in zip(LUMA_WEIGHTS, spec.std, strict=True))
             return replace(spec, channels=1, mean=(mean,), std=(std,))
         raise ValueError(f"channels: can convert between 1 and 3 channels, got {spec.channels} -> {channels}")

@@ -69,13 +69,13 @@ def open_torchvision(name: str, build: Callable[[], Dataset], root: Path, data_d
             ) from err
     try:
         return build()
-    except Exception as err:  # noqa: BLE001 -- any download failure becomes one actionable error
+    except Exception as err:  # any download failure becomes one actionable error
         raise DataNotFoundError(
             f"dataset {name!r}: download into root directory {where} failed ({_brief(err)}); {hint}"
         ) from err
 
 
-def _factory(name: str, dataset_cls: type[Dataset], data_dir: str) -> DatasetFactory:
+def _factory(name: str, dataset_cls: Callable[..., Dataset], data_dir: str) -> DatasetFactory:
     def build(request: DatasetRequest) -> Dataset:
         return open_torchvision(
             name,

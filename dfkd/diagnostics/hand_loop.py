@@ -24,7 +24,7 @@ def _real_scores(m: BenchModules, batch: AdversarialBatch) -> Tensor | None:
 
 def _critic_loss(m: BenchModules, batch: AdversarialBatch, fake: Tensor) -> Tensor:
     y_fake, _ = m.score(fake, batch.fake_labels)
-    loss, _ = m.objective.losses(_real_scores(m, batch), y_fake)  # type: ignore[attr-defined]
+    loss, _ = m.objective.losses(_real_scores(m, batch), y_fake)
     if m.critic_penalty is not None:
         loss = loss + m.critic_penalty(m.critic, batch, fake.detach())
     return loss
@@ -48,12 +48,12 @@ def generator_update(m: BenchModules, batch: AdversarialBatch, fake: Tensor | No
     y_real = None
     if batch.real is not None:
         with torch.no_grad():
-            y_real = _real_scores(m, batch) if objective.generator_uses_real else torch.zeros_like(y_fake)  # type: ignore[attr-defined]
-    _, loss = objective.losses(y_real, y_fake)  # type: ignore[attr-defined]
-    if objective.generator_aux_loss is not None:  # type: ignore[attr-defined]
-        loss = loss + objective.generator_aux_loss(aux)  # type: ignore[attr-defined]
-    if objective.generator_output_loss is not None:  # type: ignore[attr-defined]
-        loss = loss + objective.generator_output_loss(fake)  # type: ignore[attr-defined]
+            y_real = _real_scores(m, batch) if objective.generator_uses_real else torch.zeros_like(y_fake)
+    _, loss = objective.losses(y_real, y_fake)
+    if objective.generator_aux_loss is not None:
+        loss = loss + objective.generator_aux_loss(aux)
+    if objective.generator_output_loss is not None:
+        loss = loss + objective.generator_output_loss(fake)
     m.generator_optimizer.zero_grad(set_to_none=True)
     loss.backward(inputs=m.generator_params)
     m.generator_optimizer.step()
@@ -66,8 +66,8 @@ def joint_update(m: BenchModules, batch: AdversarialBatch) -> None:
     routed = fake.view_as(fake)
     y_real = _real_scores(m, batch)
     y_fake, aux = m.score(routed, batch.fake_labels)
-    critic_loss, generator_loss = objective.losses(y_real, y_fake)  # type: ignore[attr-defined]
-    if objective.symmetric:  # type: ignore[attr-defined]
+    critic_loss, generator_loss = objective.losses(y_real, y_fake)
+    if objective.symmetric:
         routed.register_hook(torch.neg)
     else:
         (d_critic,) = torch.autograd.grad(critic_loss, y_fake, retain_graph=True)
@@ -77,10 +77,10 @@ def joint_update(m: BenchModules, batch: AdversarialBatch) -> None:
     total = critic_loss
     if m.critic_penalty is not None:
         total = total + m.critic_penalty(m.critic, batch, fake.detach())
-    if objective.generator_aux_loss is not None:  # type: ignore[attr-defined]
-        total = total - objective.generator_aux_loss(aux)  # type: ignore[attr-defined]  (reversed by the hook)
-    if objective.generator_output_loss is not None:  # type: ignore[attr-defined]
-        total = total + objective.generator_output_loss(fake)  # type: ignore[attr-defined]
+    if objective.generator_aux_loss is not None:
+        total = total - objective.generator_aux_loss(aux)  # reversed by the hook
+    if objective.generator_output_loss is not None:
+        total = total + objective.generator_output_loss(fake)
     m.critic_optimizer.zero_grad(set_to_none=True)
     m.generator_optimizer.zero_grad(set_to_none=True)
     total.backward()

@@ -26,14 +26,14 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from dfkd.diagnostics.host_syncs import explicit_synchronize
-from dfkd.engine import AdversarialBatch
+from dfkd.engine import AdversarialBatch, Objective
 from dfkd.engine.safety import BufferSnapshot
 from dfkd.registry import Registry
 
@@ -48,7 +48,7 @@ class BenchModules:
     critic: nn.Module
     generator_optimizer: torch.optim.Optimizer
     critic_optimizer: torch.optim.Optimizer
-    objective: object  # dfkd.engine.Objective
+    objective: Objective
     critic_penalty: Callable[..., Tensor] | None
     draw: Callable[[], AdversarialBatch]
     critic_steps: int
@@ -71,7 +71,7 @@ class BenchModules:
         return scores.reshape(-1), aux
 
 
-def _grad(outputs: Tensor, inputs: list[Tensor]) -> None:
+def _grad(outputs: Tensor, inputs: Sequence[Tensor]) -> None:
     torch.autograd.grad(outputs, inputs, torch.ones_like(outputs), allow_unused=True)
 
 
@@ -107,7 +107,11 @@ def _unit_passes(m: BenchModules, batch: AdversarialBatch) -> dict[str, Callable
 
 
 def measure_pass_costs(
-    modules: BenchModules, *, repeats: int = 5, device: torch.device | None = None, clock: Callable[[], float] = time.perf_counter
+    modules: BenchModules,
+    *,
+    repeats: int = 5,
+    device: torch.device | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
     """Median seconds of each unit pass (see the module docstring), timed in rotating order on one drawn batch.
 

@@ -75,7 +75,7 @@ class GeneratorSection(NetworkSection):
 class LossSection(Section):
     discrepancy: Literal["l1", "kl"] = "l1"
     objective: str = "adversarial"  # a KD objective: adversarial (symmetric), log_adversarial (asymmetric)
-    temperature: FiniteFloat = Field(1.0, ge=MIN_TEMPERATURE)  # kl only
+    temperature: FiniteFloat = Field(default=1.0, ge=MIN_TEMPERATURE)  # kl only
     attention_beta: NonNegativeFloat = 0.0  # ZSKT attention transfer weight per block group (two-stage only)
     priors: dict[str, NonNegativeFloat] = {}  # generator priors and their weights, e.g. {bn: 1.0, balance: 5.0}
 

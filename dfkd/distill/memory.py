@@ -8,6 +8,8 @@ resumable (the buffer is saved in checkpoints).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import Tensor
 
@@ -25,9 +27,9 @@ class ReplayMemory:
 
     def add(self, images: Tensor, logits: Tensor) -> None:
         images, logits = images.detach(), logits.detach().float()
-        if self.images is None:
-            self.images = torch.empty((self.capacity, *images.shape[1:]), dtype=images.dtype, device=self.device)
-            self.logits = torch.empty((self.capacity, logits.shape[1]), dtype=torch.float32, device=self.device)
+        if self.images is None:  # zeros, not empty: unfilled slots are saved too, and a checkpoint must be finite
+            self.images = torch.zeros((self.capacity, *images.shape[1:]), dtype=images.dtype, device=self.device)
+            self.logits = torch.zeros((self.capacity, logits.shape[1]), dtype=torch.float32, device=self.device)
         assert self.logits is not None
         count = images.shape[0]
         index = (self.cursor + torch.arange(count, device=self.device)) % self.capacity
@@ -45,10 +47,13 @@ class ReplayMemory:
     def state_dict(self) -> dict[str, object]:
         return {"images": self.images, "logits": self.logits, "size": self.size, "cursor": self.cursor}
 
-    def load_state_dict(self, state: dict[str, object]) -> None:
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Restore a saved memory onto THIS memory's device (checkpoints are loaded onto the CPU)."""
-        images, logits = state["images"], state["logits"]
-        self.images = None if images is None else images.to(self.device)  # type: ignore[attr-defined]
-        self.logits = None if logits is None else logits.to(self.device)  # type: ignore[attr-defined]
-        self.size = int(state["size"])  # type: ignore[arg-type]
-        self.cursor = int(state["cursor"])  # type: ignore[arg-type]
+        images, logits, size, cursor = state["images"], state["logits"], state["size"], state["cursor"]
+        if not (images is None or isinstance(images, Tensor)) or not (logits is None or isinstance(logits, Tensor)):
+            raise ValueError("replay memory state: 'images' and 'logits' must be tensors (None while empty)")
+        if not isinstance(size, int) or not isinstance(cursor, int):
+            raise ValueError("replay memory state: 'size' and 'cursor' must be integers")
+        self.images = None if images is None else images.to(self.device)
+        self.logits = None if logits is None else logits.to(self.device)
+        self.size, self.cursor = size, cursor

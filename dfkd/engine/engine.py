@@ -264,7 +264,7 @@ class AdversarialEngine:
         self._zero_grads(critic=False, generator=True)
         with self._snapshots(generator=False, critic=True) as restore_critic:
 
-            def restore(where: Tensor) -> None:
+            def restore(where: Tensor | None) -> None:
                 restore_critic(where)
                 restore_generator(where)
 
@@ -346,7 +346,9 @@ class AdversarialEngine:
         grads += [self.scaler.scale(torch.ones_like(s)) for s in scalar_losses]
         torch.autograd.backward(tensors, grads, inputs=list(inputs) if inputs is not None else None)
 
-    def _apply(self, stats: StepStats, bad_loss: Tensor, *, critic: bool, generator: bool, restore: Restore) -> StepStats:
+    def _apply(
+        self, stats: StepStats, bad_loss: Tensor, *, critic: bool, generator: bool, restore: Restore
+    ) -> StepStats:
         """Unscale, check, clip and step the optimisers of the updated networks -- or skip, decided on the device.
 
         The update is skipped when ``bad_loss`` (a non-finite loss or output derivative) or a gradient norm is not
@@ -355,19 +357,17 @@ class AdversarialEngine:
         optimizers = ([self.critic_optimizer] if critic else []) + ([self.generator_optimizer] if generator else [])
         for optimizer in optimizers:
             self.scaler.unscale_(optimizer)  # records inf/nan for the scaler's update, on the device
-        norms = []
+        clips: list[tuple[list[nn.Parameter], float | None, Tensor]] = []  # (params, max norm, gradient norm)
         if critic:
-            stats.critic_grad_norm = total_grad_norm(self.critic_params)
-            norms.append(stats.critic_grad_norm)
+            stats.critic_grad_norm = norm = total_grad_norm(self.critic_params)
+            clips.append((self.critic_params, self.config.critic_clip_norm, norm))
         if generator:
-            stats.generator_grad_norm = total_grad_norm(self.generator_params)
-            norms.append(stats.generator_grad_norm)
-        bad_gradient = any_nonfinite(*norms)
+            stats.generator_grad_norm = norm = total_grad_norm(self.generator_params)
+            clips.append((self.generator_params, self.config.generator_clip_norm, norm))
+        bad_gradient = any_nonfinite(*(norm for _, _, norm in clips))
         skip = bad_loss | bad_gradient
-        if critic:
-            clip_to(self.critic_params, self.config.critic_clip_norm, stats.critic_grad_norm)
-        if generator:
-            clip_to(self.generator_params, self.config.generator_clip_norm, stats.generator_grad_norm)
+        for params, max_norm, norm in clips:
+            clip_to(params, max_norm, norm)
         for optimizer in optimizers:
             masked_step(optimizer, skip)
         self.scaler.update()

@@ -97,7 +97,9 @@ def asymmetric_scales(
     else:
         weak = d_critic_fake.abs() < _power_of_two_below(largest, DROP_RATIO_LOG2)
         cotangent = d_critic_fake
-        gamma = torch.where(weak, torch.zeros_like(d_generator_fake), d_generator_fake / torch.where(weak, 1, cotangent))
+        gamma = torch.where(
+            weak, torch.zeros_like(d_generator_fake), d_generator_fake / torch.where(weak, 1, cotangent)
+        )
     overflow = ~gamma.isfinite()
     gamma = torch.where(overflow, torch.zeros_like(gamma), gamma)
     return RouteScales(cotangent=cotangent, gamma=gamma, guarded=weak | overflow)

@@ -7,6 +7,7 @@ layers (spectral-norm power iteration, BatchNorm running statistics) see what th
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -72,10 +73,15 @@ def reference_gradients(
     return ReferenceGradients(critic=critic_grads, generator=generator_grads)
 
 
+def _squared_norm(tensors: Iterable[Tensor]) -> Tensor:
+    """Sum of squares over all the tensors, in float64."""
+    return torch.stack([(t.double() ** 2).sum() for t in tensors]).sum()
+
+
 def relative_error(values: list[Tensor], reference: list[Tensor]) -> float:
     """||values - reference|| / ||reference|| over all tensors (absolute error when the reference is 0)."""
-    diff = torch.sqrt(sum(((v - r).double() ** 2).sum() for v, r in zip(values, reference, strict=True)))
-    norm = torch.sqrt(sum((r.double() ** 2).sum() for r in reference))
+    diff = torch.sqrt(_squared_norm(v - r for v, r in zip(values, reference, strict=True)))
+    norm = torch.sqrt(_squared_norm(reference))
     return float(diff / norm) if norm > 0 else float(diff)
 
 
@@ -86,12 +92,12 @@ class GradientRecorder(torch.optim.Optimizer):
     with learning rate 1 would subtract them), without the rounding of parameter differences.
     """
 
-    def __init__(self, params: list[nn.Parameter] | object) -> None:
-        super().__init__(params, {})  # type: ignore[arg-type]
+    def __init__(self, params: Iterable[nn.Parameter]) -> None:
+        super().__init__(params, {})
         self.grads: list[Tensor] = []
 
     @torch.no_grad()
-    def step(self, closure: object = None) -> None:  # type: ignore[override]
+    def step(self, closure: object = None) -> None:  # type: ignore[override]  # records; never calls a closure
         self.grads = [
             torch.zeros_like(p) if p.grad is None else p.grad.clone()
             for group in self.param_groups

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import FunctionCtx
 
 
 class GradientRouter:
@@ -41,12 +42,18 @@ class GradientRouter:
         return (grad.to(wide) * scale.to(wide)).to(grad.dtype)
 
 
+class _RouteContext(FunctionCtx):
+    """The autograd context of :class:`_RouteGradient` (for type checking: it carries the router)."""
+
+    router: GradientRouter
+
+
 class _RouteGradient(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, fake: Tensor, router: GradientRouter) -> Tensor:  # type: ignore[override]
+    def forward(ctx: _RouteContext, fake: Tensor, router: GradientRouter) -> Tensor:
         ctx.router = router
         return fake.view_as(fake)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: _RouteContext, grad: Tensor) -> tuple[Tensor, None]:
         return ctx.router.apply_scale(grad), None

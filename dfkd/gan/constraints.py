@@ -8,17 +8,26 @@ generator then sees the clipped critic, as in the original algorithm) and after 
 from __future__ import annotations
 
 import functools
+from typing import Protocol
 
 import torch
+from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from dfkd.engine import CriticPenalty
+from dfkd.engine import AdversarialBatch, CriticPenalty
 from dfkd.losses import gradient_penalty, r1_penalty
 from dfkd.registry import Registry
 
 NO_PENALTY = "none"
 
-CRITIC_PENALTIES: Registry[CriticPenalty] = Registry("critic penalty")
+
+class WeightedPenalty(Protocol):
+    """A critic penalty with its weight as a keyword argument; bound, it is the engine's ``CriticPenalty``."""
+
+    def __call__(self, critic: nn.Module, batch: AdversarialBatch, fake: Tensor, weight: float = ...) -> Tensor: ...
+
+
+CRITIC_PENALTIES: Registry[WeightedPenalty] = Registry("critic penalty")
 CRITIC_PENALTIES.add("gp", gradient_penalty)
 CRITIC_PENALTIES.add("r1", r1_penalty)
 

@@ -20,8 +20,8 @@ from torch import Tensor
 from dfkd.data.batches import TensorBatches
 from dfkd.distributed import data_parallel, load_rank_state, rank_states, reseed_for_rank, sync_batchnorm
 from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, StepStats, summarize
-from dfkd.engine.stats import Scalar
 from dfkd.engine.schedule import one_stage_round, two_stage_round
+from dfkd.engine.stats import Scalar
 from dfkd.gan.config import GanRecipe
 from dfkd.gan.constraints import attach_weight_clipping, build_penalty
 from dfkd.gan.evaluation import GanEvaluator

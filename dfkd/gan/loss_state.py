@@ -5,8 +5,8 @@ Lagrangian: L_D = -(E y_r - E y) - lam*c + rho/2*c^2 with the constraint c = 1 -
 every critic update the multiplier moves against the constraint, lam <- lam - rho*c (c at that update's critic
 outputs, as the official code does with lam's gradient). :class:`FisherMultiplier` keeps lam, gives the engine the
 objective with the current lam, and is saved in checkpoints. lam stays a float64 tensor on the device between
-checkpoints (a skipped critic update leaves it unchanged, decided on the device): no host synchronisation. Which losses carry state is a registry
-(:data:`LOSS_STATES`); every other loss gets :class:`FixedLoss`.
+checkpoints (a skipped critic update leaves it unchanged, decided on the device): no host synchronisation. Which
+losses carry state is a registry (:data:`LOSS_STATES`); every other loss gets :class:`FixedLoss`.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from dfkd.models import create_model
+from dfkd.models import create_model, latent_size
 from dfkd.runs.checkpoint import CheckpointError, load_checkpoint
 
 
@@ -40,7 +40,7 @@ def sample_grid(
         raise ValueError(f"--n must be >= 1, got {n}")
     generator = load_generator(checkpoint, device)
     rng = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, generator.nz, generator=rng).to(device)  # type: ignore[arg-type]
+    z = torch.randn(n, latent_size(generator), generator=rng).to(device)
     num_classes = int(getattr(generator, "num_classes", 0))
     images = generator(z) if not num_classes else generator(z, torch.arange(n, device=device) % num_classes)
     out = Path(out)

@@ -36,8 +36,9 @@ class AdversarialLoss:
     needs_real: bool = True
     generator_uses_real: bool = False
 
-    def objective(self, **params: float) -> Objective:
-        """The engine objective of this loss with its hyper-parameters bound."""
+    def objective(self, **params: float | Tensor) -> Objective:
+        """The engine objective of this loss with its hyper-parameters bound (numbers, or 0-dim tensors for values
+        a stateful loss updates on the device, e.g. FisherGAN's multiplier)."""
         losses = functools.partial(self.pair, **params) if params else self.pair
         return Objective(
             losses=losses,

@@ -160,6 +160,9 @@ def _load_state_dict(path: Path) -> dict[str, Tensor]:
 class TimmFeatures(FeatureExtractor):
     """Pooled features of a timm model (classifier removed), ImageNet-normalised input at ``image_size``."""
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, model_name: str, weights: str | None = None, image_size: int | None = None) -> None:
         super().__init__()
         from dfkd.models import create_model
@@ -185,7 +188,10 @@ class TimmFeatures(FeatureExtractor):
         mean, std = cfg.get("mean", (0.485, 0.456, 0.406)), cfg.get("std", (0.229, 0.224, 0.225))
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
-        self.num_features = int(self.model.num_features)
+        num_features = getattr(self.model, "num_features", None)  # every timm model sets it
+        if not isinstance(num_features, int):
+            raise ValueError(f"fid.extractor: timm model {model_name!r} does not say its number of features")
+        self.num_features = num_features
         self.cache_id = f"timm-{model_name}-{self.size}px-{tag}"
 
     def extract(self, images: Tensor) -> Tensor:

@@ -53,7 +53,7 @@ def _check_plain_state_dict(path: Path) -> None:
     """torch-fidelity loads the file with weights_only=False: make sure first that it holds only tensors."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means the file cannot be used safely
+    except Exception as exc:  # any failure means the file cannot be used safely
         raise ExtractorWeightsError(
             f"fid.weights: {path} is not a plain Inception state dict ({type(exc).__name__}); "
             f"{missing_weights_message([path])}"
@@ -96,6 +96,6 @@ def _inception(options: ExtractorOptions) -> FeatureExtractor:
         return InceptionFeatures(path)
     try:  # fid.download=true: torch-fidelity fetches the file into the hub cache
         return InceptionFeatures(None)
-    except Exception as exc:  # noqa: BLE001 - no network, proxy, disk: one actionable error
+    except Exception as exc:  # no network, proxy, disk: one actionable error
         raise ExtractorWeightsError(f"download failed ({type(exc).__name__}: {exc}). "
                                     f"{missing_weights_message([hub_weights_path()])}") from exc

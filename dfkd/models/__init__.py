@@ -9,7 +9,7 @@ implements ``forward_with_features(x) -> (logits, block-group outputs)`` (:class
 from __future__ import annotations
 
 from . import dcgan, generators, resnet_cifar, simple_cnn, wide_resnet
-from ._factory import SupportsFeatures, create_model, list_dfkd_models
+from ._factory import SupportsFeatures, create_model, latent_size, list_dfkd_models
 from .dcgan import CRITIC_NORMS, DCGANCritic, DCGANGenerator, dcgan_init_
 from .generators import UpsampleGenerator
 from .resnet_cifar import CifarResNet
@@ -29,6 +29,7 @@ __all__ = [
     "dcgan",
     "dcgan_init_",
     "generators",
+    "latent_size",
     "list_dfkd_models",
     "resnet_cifar",
     "simple_cnn",

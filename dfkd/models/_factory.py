@@ -18,8 +18,8 @@ import difflib
 import inspect
 import math
 import typing
-from collections.abc import Mapping
-from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import timm
 from pydantic import PydanticUserError, TypeAdapter, ValidationError
@@ -34,6 +34,7 @@ __all__ = [
     "check_model_kwargs",
     "check_model_name",
     "create_model",
+    "latent_size",
     "list_dfkd_models",
     "register_dfkd_model",
 ]
@@ -89,10 +90,22 @@ class SupportsFeatures(Protocol):
     def forward_with_features(self, x: Tensor) -> tuple[Tensor, list[Tensor]]: ...
 
 
+def latent_size(generator: nn.Module) -> int:
+    """The length of the latent code ``z`` a generator takes: its ``nz`` attribute, which every generator sets.
+
+    Raises :class:`TypeError` for a module without a positive integer ``nz``.
+    """
+    nz = getattr(generator, "nz", None)
+    if isinstance(nz, bool) or not isinstance(nz, int) or nz < 1:
+        raise TypeError(f"{type(generator).__name__} is not a generator: it has no positive integer attribute 'nz'")
+    return nz
+
+
 def register_dfkd_model(fn: F) -> F:
     """Register ``fn`` with timm under ``fn.__name__`` and remember it as a dfkd model."""
     _DFKD_MODELS.add(fn.__name__)
-    return register_model(fn)
+    register_model(fn)  # returns fn itself, typed as a plain callable
+    return fn
 
 
 def list_dfkd_models() -> list[str]:
@@ -102,7 +115,7 @@ def list_dfkd_models() -> list[str]:
     return sorted(_DFKD_MODELS)
 
 
-def _constructor_hints(cls: type) -> dict[str, Any]:
+def _constructor_hints(cls: type[nn.Module]) -> dict[str, Any]:
     """The annotations of ``cls.__init__`` resolved to types ({} where they cannot be resolved)."""
     try:
         return typing.get_type_hints(cls.__init__)
@@ -110,7 +123,7 @@ def _constructor_hints(cls: type) -> dict[str, Any]:
         return {}
 
 
-def _accepted(cls: type, fixed: Mapping[str, Any]) -> list[str]:
+def _accepted(cls: type[nn.Module], fixed: Mapping[str, Any]) -> list[str]:
     return [
         p.name
         for p in inspect.signature(cls.__init__).parameters.values()
@@ -118,7 +131,7 @@ def _accepted(cls: type, fixed: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _typed_kwargs(cls: type, name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def _typed_kwargs(cls: type[nn.Module], name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``kwargs`` checked against the constructor's annotations (and converted, e.g. a list to a tuple).
 
     Validation is pydantic's lax mode except that a bool is taken only where the annotation accepts a bool
@@ -181,8 +194,8 @@ def build_model(cls: type[M], name: str, kwargs: dict[str, Any], /, **fixed: Any
     for attr in ("num_classes", "input_size"):
         if hasattr(model, attr):
             cfg[attr] = getattr(model, attr)
-    model.pretrained_cfg = cfg
-    model.default_cfg = cfg
+    # plain attributes, as timm sets them (Module.__setattr__ is typed for tensors and submodules only)
+    vars(model).update(pretrained_cfg=cfg, default_cfg=cfg)
     return model
 
 

@@ -24,8 +24,9 @@ projection embedding N(0, 0.02) like the linear head.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm

@@ -11,7 +11,8 @@ attention transfer uses for ResNet34 -> ResNet18.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -61,7 +62,7 @@ class CifarResNet(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         stages: list[nn.Module] = []
         in_planes = 64
-        for width, stride, blocks in zip(STAGE_WIDTHS, STAGE_STRIDES, layers):
+        for width, stride, blocks in zip(STAGE_WIDTHS, STAGE_STRIDES, layers, strict=True):
             stage = [BasicBlock(in_planes, width, stride)]
             stage += [BasicBlock(width, width) for _ in range(blocks - 1)]
             stages.append(nn.Sequential(*stage))

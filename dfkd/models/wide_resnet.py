@@ -59,7 +59,7 @@ class WideResNet(nn.Module):
         self.conv1 = nn.Conv2d(in_chans, 16, 3, stride=1, padding=1, bias=False)
         groups: list[nn.Module] = []
         in_planes = 16
-        for width, stride in zip(widths, (1, 2, 2)):
+        for width, stride in zip(widths, (1, 2, 2), strict=True):
             blocks = [PreActBlock(in_planes, width, stride)] + [PreActBlock(width, width, 1) for _ in range(n - 1)]
             groups.append(nn.Sequential(*blocks))
             in_planes = width

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-
 # ``.<target name>.<8 random characters from tempfile>.tmp``, as written by :func:`atomic_write`.
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 

@@ -23,7 +23,6 @@ import torch
 from dfkd.engine.safety import NonFiniteError
 from dfkd.runs.atomic import atomic_torch_save
 
-
 # How torch's weights_only unpickler names a refused global: "Unsupported global: GLOBAL os.system was not an
 # allowed global by default" and, for blocked modules, "Trying to load unsupported GLOBAL posix.system whose
 # module posix is blocked".

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeGuard
 
 import timm
 from torch import Tensor, nn
@@ -69,7 +70,7 @@ class TeacherRequest:
     options: OptionNames = field(default=RECIPE_OPTIONS)
 
 
-def _is_state_dict(obj: object) -> bool:
+def _is_state_dict(obj: object) -> TypeGuard[Mapping[str, Tensor]]:
     return isinstance(obj, Mapping) and bool(obj) and all(isinstance(v, Tensor) for v in obj.values())
 
 
@@ -90,16 +91,16 @@ def extract_state_dict(checkpoint: Mapping[str, object], file: str) -> dict[str,
     stripped, so that loading treats old files exactly as ``nn.Module.load_state_dict`` does.
     """
     if _is_state_dict(checkpoint):
-        found: Mapping[str, Tensor] = checkpoint  # type: ignore[assignment]
+        found: Mapping[str, Tensor] = checkpoint
     else:
-        candidates = [checkpoint[k] for k in WRAPPER_KEYS if k in checkpoint and _is_state_dict(checkpoint[k])]
+        candidates = [c for c in (checkpoint.get(k) for k in WRAPPER_KEYS) if _is_state_dict(c)]
         if not candidates:
             keys = ", ".join(sorted(map(str, checkpoint))[:8])
             raise TeacherLoadError(
                 f"{file}: no weights found: expected a state_dict (name -> tensor) or a dict holding one under "
                 f"one of {WRAPPER_KEYS}; found keys: {keys}"
             )
-        found = candidates[0]  # type: ignore[assignment]
+        found = candidates[0]
     weights: dict[str, Tensor] = OrderedDict((_strip(name), tensor) for name, tensor in found.items())
     metadata = getattr(found, "_metadata", None)
     if isinstance(metadata, Mapping):
@@ -122,10 +123,11 @@ def is_registered_model(arch: str) -> bool:
     return ":" not in arch and (arch in list_dfkd_models() or timm.is_model(arch))
 
 
-def resolve_builder(arch: str) -> Callable[..., nn.Module]:
+def resolve_builder(arch: str) -> Callable[..., object]:
     """A model name (dfkd or timm), or ``package.module:callable`` (imported, never evaluated as code).
 
-    Callers pass only architectures the user wrote or registered names (see the module docstring).
+    Callers pass only architectures the user wrote or registered names (see the module docstring), and check that
+    what the builder returns is an ``nn.Module``.
     """
     if ":" not in arch:
         return lambda **kwargs: create_model(arch, **kwargs)
@@ -144,7 +146,7 @@ def resolve_builder(arch: str) -> Callable[..., nn.Module]:
         raise TeacherLoadError(f"cannot import the architecture {arch!r}: {err}") from err
     if not callable(target):
         raise TeacherLoadError(f"teacher architecture {arch!r} is not callable")
-    return target  # type: ignore[return-value]
+    return target
 
 
 def _build(arch: str, kwargs: Mapping[str, object], num_classes: int, file: str, options: OptionNames) -> nn.Module:
@@ -172,16 +174,19 @@ def _build(arch: str, kwargs: Mapping[str, object], num_classes: int, file: str,
 def _architecture(request: TeacherRequest, recorded: TeacherInfo | None, file: str) -> tuple[str, dict[str, object]]:
     """The architecture and its keyword arguments, enforcing that nothing named by the file is imported."""
     names = request.options
-    if request.arch is None and recorded is None:
+    if request.arch is not None:
+        arch = request.arch
+    elif recorded is not None:
+        arch = recorded.arch
+    else:
         raise TeacherLoadError(
             f"{file}: the file holds bare weights without an architecture; give it with {names.arch}: a model name "
             "(e.g. cifar_resnet34, any timm model) or package.module:callable"
         )
-    if recorded is not None and request.arch is not None and request.arch != recorded.arch:
+    if recorded is not None and arch != recorded.arch:
         raise TeacherLoadError(
-            f"{file}: architecture mismatch: {names.arch} is {request.arch!r}, the file records {recorded.arch!r}"
+            f"{file}: architecture mismatch: {names.arch} is {arch!r}, the file records {recorded.arch!r}"
         )
-    arch = request.arch if request.arch is not None else recorded.arch  # type: ignore[union-attr]
     if request.arch is None and not is_registered_model(arch):
         raise TeacherLoadError(
             f"{file}: refused: the file records the architecture {arch!r}, which is not a registered dfkd or timm "

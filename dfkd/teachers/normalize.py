@@ -8,6 +8,9 @@ from torch import Tensor, nn
 class Normalizer(nn.Module):
     """x in [0, 1] -> (x - mean) / std, the teacher's input normalisation."""
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))

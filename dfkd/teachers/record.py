@@ -12,10 +12,10 @@ and a sha256 of the weights, verified on load.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import SupportsFloat, SupportsInt, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -23,6 +23,8 @@ from torch import Tensor, nn
 from dfkd.runs.checkpoint import save_checkpoint
 
 FORMAT = "dfkd.teacher/1"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,41 +55,68 @@ class TeacherInfo:
         if not isinstance(data, Mapping):
             raise ValueError(f"'info' must be a mapping of the teacher's properties, got {type(data).__name__}")
 
-        def field_value(key: str, parse: Callable[[object], object], expected: str, required: bool = False) -> Any:
+        def optional(key: str, parse: Callable[[object], T], expected: str) -> T | None:
             if data.get(key) is None:
-                if required:
-                    raise ValueError(f"info.{key} is missing (expected {expected})")
                 return None
             try:
                 return parse(data[key])
             except (TypeError, ValueError) as err:
                 raise ValueError(f"info.{key}: expected {expected}, got {data[key]!r}") from err
 
-        def floats(value: object) -> tuple[float, ...]:
-            return tuple(float(v) for v in value)  # type: ignore[attr-defined]
-
-        def size(value: object) -> tuple[int, int, int]:
-            dims = tuple(int(v) for v in value)  # type: ignore[attr-defined]
-            if len(dims) != 3 or min(dims) < 1:
-                raise ValueError(value)
-            return dims  # type: ignore[return-value]
-
-        def kwargs(value: object) -> dict[str, object]:
-            if not isinstance(value, Mapping):
-                raise TypeError(value)
-            return {str(k): v for k, v in value.items()}
+        def required(key: str, parse: Callable[[object], T], expected: str) -> T:
+            value = optional(key, parse, expected)
+            if value is None:
+                raise ValueError(f"info.{key} is missing (expected {expected})")
+            return value
 
         return cls(
-            arch=field_value("arch", _text, "a model name", required=True),
-            num_classes=field_value("num_classes", int, "a number of classes", required=True),
-            input_size=field_value("input_size", size, "[channels, height, width]", required=True),
-            mean=field_value("mean", floats, "a list of per-channel means"),
-            std=field_value("std", floats, "a list of per-channel standard deviations"),
-            accuracy=field_value("accuracy", float, "a number"),
-            dataset=field_value("dataset", _text, "a dataset name"),
-            arch_kwargs=field_value("arch_kwargs", kwargs, "a mapping of keyword arguments") or {},
-            sha256=field_value("sha256", _text, "a hex digest"),
+            arch=required("arch", _text, "a model name"),
+            num_classes=required("num_classes", _integer, "a number of classes"),
+            input_size=required("input_size", _size, "[channels, height, width]"),
+            mean=optional("mean", _floats, "a list of per-channel means"),
+            std=optional("std", _floats, "a list of per-channel standard deviations"),
+            accuracy=optional("accuracy", _number, "a number"),
+            dataset=optional("dataset", _text, "a dataset name"),
+            arch_kwargs=optional("arch_kwargs", _kwargs, "a mapping of keyword arguments") or {},
+            sha256=optional("sha256", _text, "a hex digest"),
         )
+
+
+# Parsers of the values of a file's ``info``: TypeError or ValueError for a value of the wrong kind.
+def _integer(value: object) -> int:
+    if not isinstance(value, (str, SupportsInt)):
+        raise TypeError(value)
+    return int(value)
+
+
+def _number(value: object) -> float:
+    if not isinstance(value, (str, SupportsFloat)):
+        raise TypeError(value)
+    return float(value)
+
+
+def _items(value: object) -> Iterable[object]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(value)
+    return value
+
+
+def _floats(value: object) -> tuple[float, ...]:
+    return tuple(_number(v) for v in _items(value))
+
+
+def _size(value: object) -> tuple[int, int, int]:
+    dims = tuple(_integer(v) for v in _items(value))
+    if len(dims) != 3 or min(dims) < 1:
+        raise ValueError(value)
+    channels, height, width = dims
+    return channels, height, width
+
+
+def _kwargs(value: object) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise TypeError(value)
+    return {str(k): v for k, v in value.items()}
 
 
 def _text(value: object) -> str:

@@ -192,11 +192,14 @@ def test_which_errors_are_one_line() -> None:
     from dfkd.cli._errors import user_error_line
     from dfkd.config.load import RecipeError
 
-    assert user_error_line(RecipeError("a.yaml: key 'x': expected 1\nb.yaml: key 'y'")) == "a.yaml: key 'x': expected 1; b.yaml: key 'y'"
+    assert user_error_line(RecipeError("a.yaml: key 'x': expected 1\nb.yaml: key 'y'")) == (
+        "a.yaml: key 'x': expected 1; b.yaml: key 'y'"
+    )
     assert user_error_line(OSError(errno.EROFS, "Read-only file system", "/mnt/runs/x")) == (
         "cannot write /mnt/runs/x: read-only file system"
     )
     assert user_error_line(OSError(errno.ENOSPC, "No space left on device")) == "cannot write: no space left on device"
-    assert user_error_line(PermissionError(errno.EACCES, "Permission denied", "/root/x")) == "/root/x: permission denied"
+    denied = PermissionError(errno.EACCES, "Permission denied", "/root/x")
+    assert user_error_line(denied) == "/root/x: permission denied"
     assert user_error_line(OSError(errno.EIO, "Input/output error", "/dev/x")) is None  # not the user's to fix
     assert user_error_line(ValueError("a bug")) is None and user_error_line(KeyError("k")) is None

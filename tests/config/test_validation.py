@@ -89,7 +89,8 @@ def test_a_file_value_names_the_file(tmp_path: Path) -> None:
     recipe.write_text("teacher: {checkpoint: t.pt}\nstudent:\n  arch: simple_cnn\n  optimizer: {lr: .nan}\n")
     with pytest.raises(RecipeError) as info:
         load_recipe(DistillRecipe, recipe)
-    assert str(info.value) == f"{recipe}: key 'student.optimizer.lr': expected a finite number (not .nan or .inf), got nan"
+    expected = "key 'student.optimizer.lr': expected a finite number (not .nan or .inf), got nan"
+    assert str(info.value) == f"{recipe}: {expected}"
 
 
 def test_several_problems_are_one_line() -> None:

@@ -40,7 +40,7 @@ def test_resume_gives_identical_batches_and_augmentation() -> None:
     buffer.seek(0)
     resumed = TensorBatches(images, labels, batch_size=4, seed=999, augment=True)
     resumed.load_state_dict(torch.load(buffer))
-    for (want_x, want_y), (got_x, got_y) in zip(expected, (resumed.next_batch() for _ in range(6))):
+    for (want_x, want_y), (got_x, got_y) in zip(expected, (resumed.next_batch() for _ in range(6)), strict=True):
         assert torch.equal(want_x, got_x) and torch.equal(want_y, got_y)
     fresh = TensorBatches(images, labels, batch_size=4, seed=7, augment=True)
     assert torch.equal(fresh.next_batch()[0], TensorBatches(images, labels, 4, seed=7, augment=True).next_batch()[0])

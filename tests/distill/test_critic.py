@@ -54,7 +54,7 @@ def test_a_precomputed_teacher_pass_replaces_the_teacher_forward() -> None:
     reused, reused_aux = critic(x, precomputed=teacher)
     assert len(calls) == 2  # no teacher forward for the precomputed pass
     assert torch.equal(reused, fresh) and torch.equal(reused_aux.teacher_logits, fresh_aux.teacher_logits)
-    assert all(torch.equal(a, b) for a, b in zip(reused_aux.teacher_features, fresh_aux.teacher_features))
+    assert all(torch.equal(a, b) for a, b in zip(reused_aux.teacher_features, fresh_aux.teacher_features, strict=True))
 
 
 def test_a_precomputed_pass_without_the_features_attention_needs_is_refused() -> None:
@@ -91,6 +91,7 @@ def test_bn_statistics_and_features_in_aux() -> None:
     d, aux = critic(torch.randn(6, 3, 32, 32))
     assert isinstance(aux, KDAux) and d.shape == (6,)
     assert aux.teacher_features is not None and aux.student_features is not None
-    assert aux.teacher_bn and len(aux.teacher_bn) == sum(isinstance(m, torch.nn.BatchNorm2d) for m in critic.teacher.modules())
+    batchnorms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in critic.teacher.modules())
+    assert aux.teacher_bn and len(aux.teacher_bn) == batchnorms
     mean, var = aux.teacher_bn[0].batch_moments()
     assert mean.shape == aux.teacher_bn[0].running_mean.shape and (var >= 0).all()

@@ -10,7 +10,14 @@ import torch
 
 from dfkd.distill.critic import DiscrepancyCritic
 from dfkd.distill.priors import image_prior, teacher_prior
-from dfkd.engine import AdversarialBatch, AdversarialEngine, CouplingWarning, GradientRecorder, reference_gradients, relative_error
+from dfkd.engine import (
+    AdversarialBatch,
+    AdversarialEngine,
+    CouplingWarning,
+    GradientRecorder,
+    reference_gradients,
+    relative_error,
+)
 from dfkd.engine.objective import Objective
 from dfkd.losses import DISCREPANCIES, KD_OBJECTIVES
 from dfkd.models import create_model
@@ -24,7 +31,7 @@ def _setup(discrepancy: str, student_norm: str = "bn"):
     teacher = create_model("simple_cnn", num_classes=10, width=4, depth=2).to(F64)
     student = create_model("simple_cnn", num_classes=10, width=4, depth=2).to(F64)
     if student_norm == "gn":
-        for name, module in list(student.named_modules()):
+        for module in list(student.modules()):
             for child_name, child in list(module.named_children()):
                 if isinstance(child, torch.nn.BatchNorm2d):
                     setattr(module, child_name, torch.nn.GroupNorm(2, child.num_features).to(F64))
@@ -78,7 +85,8 @@ def test_priors_with_an_asymmetric_objective_are_refused_in_one_stage() -> None:
     from dataclasses import replace
 
     generator, critic = _setup("l1", "gn")
-    objective = replace(KD_OBJECTIVES.get("log_adversarial").objective(), generator_aux_loss=teacher_prior({"balance": 1.0}))
+    asymmetric = KD_OBJECTIVES.get("log_adversarial").objective()
+    objective = replace(asymmetric, generator_aux_loss=teacher_prior({"balance": 1.0}))
     engine = AdversarialEngine(generator, critic, objective, torch.optim.SGD(generator.parameters(), 0.1),
                                torch.optim.SGD(critic.student.parameters(), 0.1))
     with pytest.raises(ValueError, match="symmetric"):

@@ -28,7 +28,8 @@ def test_onestage_run_writes_the_documented_layout(recipe_factory, tmp_path: Pat
     assert any((run / "tb").iterdir()) and any((run / "images").glob("*.png"))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     train_keys = set().union(*rows)
-    assert {"train/critic_loss", "train/generator_loss", "train/guarded", "train/gamma_mean", "eval/student_acc"} <= train_keys
+    expected = {"train/critic_loss", "train/generator_loss", "train/guarded", "train/gamma_mean", "eval/student_acc"}
+    assert expected <= train_keys
     assert json.loads((run / "summary.json").read_text())["student_acc_last"] == summary["student_acc_last"]
     student, info = load_teacher(TeacherRequest(str(run / "student_last.pt")))
     assert info.arch == "simple_cnn" and info.accuracy == pytest.approx(summary["student_acc_last"])
@@ -131,7 +132,9 @@ def test_missing_teacher_is_trained_and_an_unrelated_old_teacher_run_is_left_alo
     assert (tmp_path / "runs" / "teacher-2" / "summary.json").is_file()  # a new run; the old one untouched
 
 
-def test_an_interrupted_training_of_the_same_teacher_is_continued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_training_of_the_same_teacher_is_continued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dfkd.distill.config import TeacherSection
     from dfkd.distill.job import ensure_teacher
     from dfkd.teachers.train import train_teacher

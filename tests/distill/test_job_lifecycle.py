@@ -3,6 +3,7 @@ control, non-finite students never exported, replay memory across a resume."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def test_an_extended_cosine_run_never_raises_its_learning_rate(recipe_factory) -
     assert summary["steps"] == 8
     lrs = _lrs(run)
     assert len(lrs) == 8 and lrs[0] < 0.05
-    assert all(later <= earlier for earlier, later in zip(lrs, lrs[1:])), lrs
+    assert all(later <= earlier for earlier, later in pairwise(lrs)), lrs
     assert lrs[-1] == 0.0 and lrs[done] > 0.0  # decays to 0 at the new end, not at the old one
     assert _lrs(run, "train/lr_generator")[-1] == 0.0
 

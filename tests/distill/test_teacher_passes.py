@@ -99,7 +99,9 @@ def _states(game: DistillGame) -> list[Tensor]:
     return [*game.student.state_dict().values(), *game.generator.state_dict().values()]
 
 
-@pytest.mark.parametrize("recipe", [{**ZSKT, "student_steps": 10}, {"method": "zskt", "student_steps": 3, "loss": {"priors": {"bn": 1.0}}}])
+@pytest.mark.parametrize(
+    "recipe", [{**ZSKT, "student_steps": 10}, {"method": "zskt", "student_steps": 3, "loss": {"priors": {"bn": 1.0}}}]
+)
 def test_zskt_reuse_changes_no_number(recipe: dict) -> None:
     reused, reused_teacher = _game(**recipe)
     fresh, fresh_teacher = _game(**recipe)

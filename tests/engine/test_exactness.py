@@ -123,7 +123,7 @@ def test_parameter_updates_match_with_real_sgd() -> None:
         torch.optim.SGD(critic.parameters(), lr=lr),
     )
     engine.one_stage_step(batch)
-    for before, param, grad in zip(before_g, generator.parameters(), reference.generator):
+    for before, param, grad in zip(before_g, generator.parameters(), reference.generator, strict=True):
         torch.testing.assert_close(before - param.detach(), lr * grad, rtol=1e-9, atol=1e-14)
-    for before, param, grad in zip(before_d, critic.parameters(), reference.critic):
+    for before, param, grad in zip(before_d, critic.parameters(), reference.critic, strict=True):
         torch.testing.assert_close(before - param.detach(), lr * grad, rtol=1e-9, atol=1e-14)

@@ -78,7 +78,7 @@ def test_autocast_steps_update_and_stay_finite(name: str, dtype: torch.dtype) ->
         engine.two_stage_step(batch)
     assert _all_finite(generator, critic)
     after = _params(generator, critic)
-    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_nonfinite_loss_skips_step_and_restores_buffers() -> None:
@@ -89,9 +89,9 @@ def test_nonfinite_loss_skips_step_and_restores_buffers() -> None:
     with pytest.warns(CouplingWarning, match="approximate"):  # asymmetric loss on a BatchNorm critic
         stats = engine.one_stage_step(batch)
     assert stats.skipped and "non-finite" in stats.skip_reason
-    assert all(torch.equal(a, b) for a, b in zip(params_before, _params(generator, critic)))
+    assert all(torch.equal(a, b) for a, b in zip(params_before, _params(generator, critic), strict=True))
     buffers_after = [b for m in (generator, critic) for b in m.buffers()]
-    assert all(torch.equal(a, b) for a, b in zip(buffers_before, buffers_after))
+    assert all(torch.equal(a, b) for a, b in zip(buffers_before, buffers_after, strict=True))
     assert engine.skips.total == 1 and engine.skips.consecutive == 1
     # a good step afterwards resets the consecutive count and updates
     engine.one_stage_step(AdversarialBatch(z=torch.randn(8, 4), real=torch.randn(8, 3, 8, 8)))
@@ -106,7 +106,7 @@ def test_nonfinite_gradient_is_skipped() -> None:
     stats = engine.one_stage_step(AdversarialBatch(z=torch.randn(8, 4), real=torch.randn(8, 3, 8, 8)))
     hook.remove()
     assert stats.skipped and stats.skip_reason == "non-finite gradient"
-    assert all(torch.equal(a, b) for a, b in zip(before, _params(generator, critic)))
+    assert all(torch.equal(a, b) for a, b in zip(before, _params(generator, critic), strict=True))
 
 
 def test_consecutive_skips_stop_the_run_with_a_clear_error() -> None:

@@ -7,6 +7,7 @@ over the window is at most one per round.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ class RoundCounter:
             self.counter.__exit__()
 
     def per_round(self) -> dict[int, int]:
-        return {FIRST + i: b - a for i, (a, b) in enumerate(zip(self.marks, self.marks[1:]))}
+        return {FIRST + i: b - a for i, (a, b) in enumerate(pairwise(self.marks))}
 
 
 @pytest.fixture

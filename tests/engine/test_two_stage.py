@@ -40,7 +40,7 @@ def test_two_stage_generator_update_uses_the_updated_critic() -> None:
     updated = copy.deepcopy(critic)
     ref_before = reference_gradients(generator, critic, objective, batch)
     with torch.no_grad():
-        for p, grad in zip(updated.parameters(), ref_before.critic):
+        for p, grad in zip(updated.parameters(), ref_before.critic, strict=True):
             p -= lr * grad
     ref_after = reference_gradients(copy.deepcopy(generator), updated, objective, batch)
     assert relative_error(rec_g.grads, ref_after.generator) <= 1e-10

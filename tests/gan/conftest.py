@@ -1,9 +1,8 @@
 """Tiny generated data for the GAN tests: a two-class image folder of coloured blobs (16x16 PNGs)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest

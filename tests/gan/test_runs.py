@@ -3,6 +3,7 @@ errors for absent data and missing Inception weights, and `dfkd sample`."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -163,7 +164,7 @@ def test_an_extended_cosine_run_never_raises_its_learning_rate(blob_folder: Path
     assert run_gan(None, ["train.steps=8", "logging.max_wall_s=null"], resume=str(tmp_path / "cos"))["steps"] == 8
     for key in ("train/lr_generator", "train/lr_critic"):
         lrs = _lrs(tmp_path / "cos", key)
-        assert len(lrs) == 8 and all(later <= earlier for earlier, later in zip(lrs, lrs[1:])), lrs
+        assert len(lrs) == 8 and all(later <= earlier for earlier, later in pairwise(lrs)), lrs
         assert lrs[-1] == 0.0 and lrs[done] > 0.0
 
 

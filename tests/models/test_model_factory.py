@@ -7,7 +7,7 @@ import torch
 from timm.models import model_entrypoint
 
 import dfkd.models
-from dfkd.models import SupportsFeatures, create_model, list_dfkd_models
+from dfkd.models import SupportsFeatures, create_model, latent_size, list_dfkd_models
 
 CLASSIFIERS = ["cifar_resnet18", "cifar_resnet34", "simple_cnn", "wrn_16_1", "wrn_16_2", "wrn_40_1", "wrn_40_2"]
 GENERATORS = ["dcgan_generator", "dfad_generator", "zskt_generator"]
@@ -83,3 +83,16 @@ def test_timm_models_still_build() -> None:
     model = create_model("resnet18", num_classes=3)
     assert model.num_classes == 3
     assert dfkd.models.create_model is create_model
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("dfad_generator", {"nz": 7, "ngf": 4}), ("zskt_generator", {"nz": 7, "ngf": 4}), ("dcgan_generator", {"nz": 7})],
+)
+def test_latent_size_is_the_generators_nz(name: str, kwargs: dict) -> None:
+    assert latent_size(create_model(name, **kwargs)) == 7
+
+
+def test_latent_size_of_a_module_that_is_no_generator_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="SimpleCNN is not a generator"):
+        latent_size(create_model("simple_cnn", num_classes=3, width=4, depth=2))

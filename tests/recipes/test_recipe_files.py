@@ -44,7 +44,8 @@ def test_published_settings_of_the_baselines() -> None:
 
 
 def test_packaged_quickstart_matches_the_repository_copy() -> None:
-    assert load_recipe(DistillRecipe, packaged_recipe("quickstart")) == load_recipe(DistillRecipe, ROOT / "recipes/quickstart.yaml")
+    packaged = load_recipe(DistillRecipe, packaged_recipe("quickstart"))
+    assert packaged == load_recipe(DistillRecipe, ROOT / "recipes/quickstart.yaml")
 
 
 @pytest.mark.parametrize("schema", [DistillRecipe, TeacherRecipe])

@@ -3,6 +3,7 @@ NaN left out of window means, the game's check() at those points."""
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_scalars_are_read_only_at_logging_and_checkpoint_steps(tmp_path: Path) -
     game = TensorGame()
     run_session(game, RunDir("r", tmp_path, tensorboard=False), _config(), resume=False)
     game.counter.__exit__()
-    per_round = {step: b - a for step, (a, b) in enumerate(zip(game.marks, game.marks[1:]), start=1)}
+    per_round = {step: b - a for step, (a, b) in enumerate(pairwise(game.marks), start=1)}
     due = {4, 6, 8}  # rows at 4 and 8, checkpoint at 6 (12, the last step, is outside the marks)
     assert {step for step, n in per_round.items() if n} == due
     assert game.checked_at == [4, 6, 8, 12]

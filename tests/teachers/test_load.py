@@ -13,10 +13,12 @@ from dfkd.runs.checkpoint import CheckpointError
 from dfkd.teachers import FORMAT, TeacherInfo, TeacherLoadError, TeacherRequest, load_teacher, save_teacher
 from tests.teachers.user_models import tiny_net
 
+SIMPLE_KWARGS = {"width": 4, "depth": 2}
+
 
 def _simple(num_classes: int = 10) -> torch.nn.Module:
     torch.manual_seed(0)
-    return create_model("simple_cnn", num_classes=num_classes, width=4, depth=2)
+    return create_model("simple_cnn", num_classes=num_classes, **SIMPLE_KWARGS)
 
 
 def _same_outputs(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -48,7 +50,7 @@ def test_recorded_normalisation_wins_and_a_conflicting_recipe_value_is_an_error(
     with pytest.raises(TeacherLoadError, match=r"t.pt: input normalisation mismatch: .*teacher.std=\[1.0, 1.0, 1.0\]"):
         load_teacher(TeacherRequest(str(tmp_path / "t.pt"), std=(1.0,) * 3))
     torch.save(_simple().state_dict(), tmp_path / "w.pt")  # bare weights record nothing: the recipe's value is used
-    _, bare = load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2},
+    _, bare = load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs=SIMPLE_KWARGS,
                                           mean=(0.1,) * 3, std=(0.2,) * 3))
     assert bare.mean == (0.1,) * 3 and bare.std == (0.2,) * 3
 
@@ -64,7 +66,7 @@ def test_bare_and_wrapped_state_dicts(tmp_path: Path, wrap: str) -> None:
         "compiled_prefix": {f"_orig_mod.module.{k}": v for k, v in weights.items()},
     }[wrap]
     torch.save(stored, tmp_path / "w.pt")
-    loaded, info = load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2}))
+    loaded, info = load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs=SIMPLE_KWARGS))
     assert info.num_classes == 10 and info.mean is None  # not recorded: the caller supplies it
     assert _same_outputs(model, loaded)
 
@@ -92,14 +94,14 @@ def test_user_model_as_package_module_callable(tmp_path: Path) -> None:
 
 def test_class_mismatch_says_expected_and_found(tmp_path: Path) -> None:
     torch.save(_simple(num_classes=100).state_dict(), tmp_path / "c100.pt")
-    request = TeacherRequest(str(tmp_path / "c100.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2}, num_classes=10)
+    request = TeacherRequest(str(tmp_path / "c100.pt"), arch="simple_cnn", arch_kwargs=SIMPLE_KWARGS, num_classes=10)
     with pytest.raises(TeacherLoadError, match=r"10 expected \(teacher.num_classes\), the checkpoint has 100"):
         load_teacher(request)
 
 
 def test_architecture_mismatch_lists_keys_and_shapes(tmp_path: Path) -> None:
     torch.save(_simple().state_dict(), tmp_path / "w.pt")
-    with pytest.raises(TeacherLoadError, match=r"do not fit architecture 'cifar_resnet18'.*missing key.*unexpected key"):
+    with pytest.raises(TeacherLoadError, match=r"do not fit architecture 'cifar_resnet18'.*missing key.*unexpected"):
         load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="cifar_resnet18"))
     with pytest.raises(TeacherLoadError, match="without an architecture; give it with teacher.arch"):
         load_teacher(TeacherRequest(str(tmp_path / "w.pt")))

@@ -82,7 +82,9 @@ def _wrapped(weights: dict[str, Tensor]) -> OrderedDict[str, Tensor]:
     return wrapped
 
 
-@pytest.mark.parametrize("case", ["no num_batches_tracked, PyTorch < 0.4.1", "no num_batches_tracked, current versions"])
+@pytest.mark.parametrize(
+    "case", ["no num_batches_tracked, PyTorch < 0.4.1", "no num_batches_tracked, current versions"]
+)
 def test_module_versions_survive_a_dataparallel_prefix(tmp_path: Path, case: str) -> None:
     torch.save({"state_dict": _wrapped(CASES[case])}, tmp_path / "w.pt")
     request = TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs=KWARGS)
