@@ -11,7 +11,8 @@ its loop in :data:`HAND_ROUNDS`. The benchmark times a game's rounds against the
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import overload
 
 import torch
 from torch import Tensor
@@ -21,6 +22,14 @@ from dfkd.engine import AdversarialBatch
 from dfkd.registry import Registry
 
 _HALF = (torch.float16, torch.bfloat16)
+
+
+@overload
+def _full(scores: Tensor) -> Tensor: ...
+
+
+@overload
+def _full(scores: None) -> None: ...
 
 
 def _full(scores: Tensor | None) -> Tensor | None:
@@ -40,10 +49,11 @@ def _penalty(m: BenchModules, batch: AdversarialBatch, fake: Tensor) -> Tensor:
         return m.critic_penalty(m.critic, batch, fake.detach().to(dtype))
 
 
-def _step(m: BenchModules, loss: Tensor, *optimizers: torch.optim.Optimizer, inputs: list[Tensor] | None = None) -> None:
+def _step(m: BenchModules, loss: Tensor, *optimizers: torch.optim.Optimizer, inputs: Sequence[Tensor] = ()) -> None:
+    """Backward (to ``inputs`` only, when given) and a step of each optimiser, through the GradScaler."""
     for optimizer in optimizers:
         optimizer.zero_grad(set_to_none=True)
-    m.scaler.scale(loss).backward(inputs=inputs)
+    m.scaler.scale(loss).backward(inputs=list(inputs) or None)
     for optimizer in optimizers:
         m.scaler.step(optimizer)
     m.scaler.update()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
@@ -92,7 +92,7 @@ class BenchModules:
         return scores.reshape(-1), aux
 
 
-def _grad(outputs: Tensor, inputs: list[Tensor]) -> None:
+def _grad(outputs: Tensor, inputs: Sequence[Tensor]) -> None:
     torch.autograd.grad(outputs, inputs, torch.ones_like(outputs), allow_unused=True)
 
 

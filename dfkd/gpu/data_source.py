@@ -11,12 +11,12 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchvision.datasets import CIFAR10
+from torchvision import datasets as tvd
 
 from dfkd.data.errors import DataNotFoundError
 from dfkd.data.sources import SPLITS
 
-TORCHVISION_FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py", where dfkd's torchvision CIFAR-10 looks
+TORCHVISION_FOLDER = tvd.CIFAR10.base_folder  # "cifar-10-batches-py", where dfkd's torchvision CIFAR-10 looks
 ARCHIVES = (".tar.gz", ".tgz", ".tar")
 
 

@@ -54,11 +54,11 @@ def _throughput(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Throughput: one-stage vs DFAD",
         "",
-        "`dfkd bench distill`: rounds timed side by side; predicted: from the measured cost of each network pass; "
-        "engine overhead: against a minimal hand-written loop on the same networks, in the same precision.",
+        ("`dfkd bench distill`: rounds timed side by side; predicted: from the measured cost of each network pass; "
+         "engine overhead: against a minimal hand-written loop on the same networks, in the same precision."),
         "",
-        "| setting | onestage images/s | dfad images/s | onestage / dfad | predicted | onestage engine overhead "
-        "| dfad engine overhead |",
+        ("| setting | onestage images/s | dfad images/s | onestage / dfad | predicted | onestage engine overhead "
+         "| dfad engine overhead |"),
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
