@@ -31,7 +31,7 @@ import torch
 
 from dfkd.config.load import RecipeError, load_recipe
 from dfkd.diagnostics.hand_loop import HAND_ROUNDS
-from dfkd.diagnostics.host_syncs import HostSyncCounter
+from dfkd.diagnostics.host_syncs import HostSyncCounter, explicit_synchronize
 from dfkd.diagnostics.pass_costs import UNITS, BenchModules, RoundShape, measure_pass_costs, predicted_round_cost
 from dfkd.runtime import apply_run_settings, prepare_models
 
@@ -100,10 +100,10 @@ class Timing:
     def images_per_s(self) -> float:
         return self.images_per_round / self.median
 
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the blocks' seconds per round."""
+        return (max(self.seconds_per_round) - min(self.seconds_per_round)) / self.median
 
 
 def time_interleaved(
@@ -122,13 +122,13 @@ def time_interleaved(
     for repeat in range(repeats):
         order = contenders if repeat % 2 == 0 else list(reversed(contenders))
         for contender in order:
-            _synchronize(device)
+            explicit_synchronize(device)
             start = time.perf_counter()
             with HostSyncCounter() as counter:
                 for _ in range(rounds):
                     step += 1
                     contender.round(step)
-            _synchronize(device)
+            explicit_synchronize(device)
             samples[contender.name].append((time.perf_counter() - start) / rounds)
             syncs[contender.name] += counter.total
     return [Timing(c.name, samples[c.name], c.images_per_round, syncs[c.name] / (rounds * repeats)) for c in contenders]
@@ -141,9 +141,8 @@ def format_timings(timings: Sequence[Timing], baseline: str) -> str:
     width = len(title) + 2
     lines = [f"{'contender':<12} {'s/round (median)':>17} {'spread':>8} {'images/s':>10} {title:>{width}}"]
     for t in timings:
-        spread = (max(t.seconds_per_round) - min(t.seconds_per_round)) / t.median  # (max - min) / median
         lines.append(
-            f"{t.name:<12} {t.median:>17.4f} {spread:>8.0%} {t.images_per_s:>10.0f} "
+            f"{t.name:<12} {t.median:>17.4f} {t.spread:>8.0%} {t.images_per_s:>10.0f} "
             f"{reference.median / t.median:>{width - 1}.3f}x"
         )
     return "\n".join(lines)
@@ -203,13 +202,12 @@ class BenchReport:
                  f"{'engine overhead':>15} {'speed-up ' + title:>{len(title) + 10}} {'predicted':>9}"]
         for contender in self.contenders:
             t = self.timings[contender.name]
-            spread = (max(t.seconds_per_round) - min(t.seconds_per_round)) / t.median
             overhead = self.engine_overhead(contender.name)
             predicted = None
             if contender.name in self.predicted and self.baseline in self.predicted:
                 predicted = self.predicted[self.baseline] / self.predicted[contender.name]
             lines.append(
-                f"{t.name:<12} {t.median:>9.4f} {spread:>7.0%} {t.images_per_s:>9.0f} {t.syncs_per_round or 0:>11.2f} "
+                f"{t.name:<12} {t.median:>9.4f} {t.spread:>7.0%} {t.images_per_s:>9.0f} {t.syncs_per_round or 0:>11.2f} "
                 f"{'-' if overhead is None else f'{overhead:+.1%}':>15} "
                 f"{base.median / t.median:>{len(title) + 9}.3f}x {'-' if predicted is None else f'{predicted:.3f}x':>9}"
             )
@@ -297,6 +295,7 @@ def _modules(game: DistillGame | GanGame, critic_steps: int) -> BenchModules:
         critic_penalty=engine.critic_penalty,
         draw=game._draw,
         critic_steps=critic_steps,
+        autocast_dtype=engine.config.autocast_dtype,
     )
 
 

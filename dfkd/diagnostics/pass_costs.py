@@ -12,7 +12,8 @@ With the paper's unit costs (forward = backward = parameter gradients = T, Eq. 1
 reused. The prediction counts network passes only (not loss terms, optimiser steps or bookkeeping): the measured
 ratio approaches it when the networks dominate the round.
 
-Units (each timed as one forward plus its backward, so that "backward" is measured with its own graph):
+Units (each timed as one forward plus its backward, so that "backward" is measured with its own graph; the
+forwards run under the game's autocast, as the engine's do):
 
 * ``G_ng``: generator forward without gradient (critic-only updates draw detached fakes);
 * ``G_fb``: generator forward with a graph, then backward to its parameters;
@@ -27,7 +28,8 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -42,7 +44,11 @@ UNITS = ("G_ng", "G_fb", "D_p", "D_i", "D_pi", "D_ng")
 
 @dataclass
 class BenchModules:
-    """What a benchmark needs of a game: its networks, optimisers, objective, batches and round shape."""
+    """What a benchmark needs of a game: its networks, optimisers, objective, batches, round shape and precision.
+
+    ``autocast_dtype`` is the engine's (None: full precision; float16 or bfloat16: the network forwards run under
+    autocast, and float16 gradients go through ``scaler``, a GradScaler shared by both optimisers, as in the
+    engine)."""
 
     generator: nn.Module
     critic: nn.Module
@@ -52,6 +58,15 @@ class BenchModules:
     critic_penalty: Callable[..., Tensor] | None
     draw: Callable[[], AdversarialBatch]
     critic_steps: int
+    autocast_dtype: torch.dtype | None = None
+    scaler: torch.amp.GradScaler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scaler = torch.amp.GradScaler(self.device_type, enabled=self.autocast_dtype == torch.float16)
+
+    @property
+    def device_type(self) -> str:
+        return next(iter(self.generator.parameters())).device.type
 
     @property
     def generator_params(self) -> list[nn.Parameter]:
@@ -60,6 +75,12 @@ class BenchModules:
     @property
     def critic_params(self) -> list[nn.Parameter]:
         return [p for p in self.critic.parameters() if p.requires_grad]
+
+    def autocast(self) -> AbstractContextManager[None]:
+        """The run's autocast, for network forwards (losses and penalties run outside it, as in the engine)."""
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device_type, dtype=self.autocast_dtype)
 
     def generate(self, batch: AdversarialBatch) -> Tensor:
         return self.generator(batch.z) if batch.fake_labels is None else self.generator(batch.z, batch.fake_labels)
@@ -76,34 +97,38 @@ def _grad(outputs: Tensor, inputs: Sequence[Tensor]) -> None:
 
 
 def _unit_passes(m: BenchModules, batch: AdversarialBatch) -> dict[str, Callable[[], None]]:
-    with torch.no_grad():
+    """The unit passes, their forwards under the run's autocast."""
+    with torch.no_grad(), m.autocast():
         fake = m.generate(batch)
     labels = batch.fake_labels
 
+    def critic_grad(inputs_grad: bool, params: bool) -> None:
+        x = fake.detach().requires_grad_(inputs_grad)
+        with m.autocast():
+            scores = m.score(x, labels)[0]
+        _grad(scores, [*(m.critic_params if params else []), *([x] if inputs_grad else [])])
+
     def g_ng() -> None:
-        with torch.no_grad():
+        with torch.no_grad(), m.autocast():
             m.generate(batch)
 
     def g_fb() -> None:
-        out = m.generate(batch)
+        with m.autocast():
+            out = m.generate(batch)
         _grad(out, m.generator_params)
 
-    def d_p() -> None:
-        _grad(m.score(fake, labels)[0], m.critic_params)
-
-    def d_i() -> None:
-        x = fake.detach().requires_grad_(True)
-        _grad(m.score(x, labels)[0], [x])
-
-    def d_pi() -> None:
-        x = fake.detach().requires_grad_(True)
-        _grad(m.score(x, labels)[0], [*m.critic_params, x])
-
     def d_ng() -> None:
-        with torch.no_grad():
+        with torch.no_grad(), m.autocast():
             m.score(fake, labels)
 
-    return {"G_ng": g_ng, "G_fb": g_fb, "D_p": d_p, "D_i": d_i, "D_pi": d_pi, "D_ng": d_ng}
+    return {
+        "G_ng": g_ng,
+        "G_fb": g_fb,
+        "D_p": lambda: critic_grad(inputs_grad=False, params=True),
+        "D_i": lambda: critic_grad(inputs_grad=True, params=False),
+        "D_pi": lambda: critic_grad(inputs_grad=True, params=True),
+        "D_ng": d_ng,
+    }
 
 
 def measure_pass_costs(

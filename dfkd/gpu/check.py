@@ -5,9 +5,9 @@
    ``torch.cuda.set_sync_debug_mode("warn")``: the number of host synchronisations and where they happen
    (:mod:`dfkd.gpu.sync`);
 2. images/s of one-stage and DFAD rounds side by side, ResNet-34 -> ResNet-18 at batch 256, in bf16 (and fp32;
-   with ``--compile`` also bf16 compiled), and their ratio (:mod:`dfkd.gpu.throughput`);
-3. the engine's overhead over the same one-stage round written directly in PyTorch;
-4. the engine under DistributedDataParallel in two processes, when the machine has two GPUs
+   with ``--compile`` also bf16 compiled), their ratio (measured and predicted), and each method's engine
+   overhead over the same round written directly in PyTorch: ``dfkd bench distill`` (:mod:`dfkd.gpu.throughput`);
+3. the engine under DistributedDataParallel in two processes, when the machine has two GPUs
    (:mod:`dfkd.gpu.two_process`; ``--smoke`` on a CPU runs it with gloo).
 
 Results go to ``DIR/results.json`` and ``DIR/report.md``, rewritten after each part so that an interrupted
@@ -35,7 +35,7 @@ from dfkd.gpu.images import write_random_image_folder
 from dfkd.gpu.profiles import FULL, SMOKE, CheckProfile
 from dfkd.gpu.report import render_report
 from dfkd.gpu.sync import count_syncs
-from dfkd.gpu.throughput import engine_overhead, method_throughput
+from dfkd.gpu.throughput import method_throughput
 from dfkd.gpu.two_process import two_process_check
 from dfkd.runtime import apply_gpu_settings, resolve_device
 
@@ -97,12 +97,10 @@ def problems(results: dict[str, Any]) -> list[str]:
     for row in results.get("throughput", []):
         if "error" in row:
             found.append(f"throughput {row.get('label')}: {row['error']}")
-    for part in ("engine_overhead", "two_process"):
-        row = results.get(part)
-        if row is not None and "error" in row:
-            found.append(f"{part}: {row['error']}")
     two = results.get("two_process")
-    if two is not None and two.get("ran") and not two.get("passed"):
+    if two is not None and "error" in two:
+        found.append(f"two_process: {two['error']}")
+    elif two is not None and two.get("ran") and not two.get("passed"):
         found.append("two_process: the ranks disagree with the single-process result")
     found += [f"{name}: skipped (time limit)" for name in results.get("skipped", [])]
     return found
@@ -159,17 +157,11 @@ def run_check(out: Path, *, smoke: bool, compile: bool = False, time_limit: floa
         print(f"throughput {label} ({time.perf_counter() - started:.0f} s)", flush=True)
         results["throughput"].append({"label": label, **_guarded(method_throughput, profile, precision, extra)})
         write()
-    parts: list[tuple[str, Callable[..., dict[str, Any]], tuple[object, ...]]] = [
-        ("engine_overhead", engine_overhead, (profile, "bf16")),
-        ("two_process", two_process_check, (device.type,)),
-    ]
-    for name, fn, args in parts:
-        if not time_left():
-            results["skipped"].append(name)
-            continue
-        print(f"{name} ({time.perf_counter() - started:.0f} s)", flush=True)
-        results[name] = _guarded(fn, *args)
-        write()
+    if time_left():
+        print(f"two_process ({time.perf_counter() - started:.0f} s)", flush=True)
+        results["two_process"] = _guarded(two_process_check, device.type)
+    else:
+        results["skipped"].append("two_process")
     write()
     return results
 

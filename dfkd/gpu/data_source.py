@@ -11,9 +11,12 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from dfkd.data.errors import DataNotFoundError
+from torchvision import datasets as tvd
 
-TORCHVISION_FOLDER = "cifar-10-batches-py"
+from dfkd.data.errors import DataNotFoundError
+from dfkd.data.sources import SPLITS
+
+TORCHVISION_FOLDER = tvd.CIFAR10.base_folder  # "cifar-10-batches-py", where dfkd's torchvision CIFAR-10 looks
 ARCHIVES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -30,7 +33,7 @@ class DataSource:
 
 
 def _has_splits(folder: Path) -> bool:
-    return (folder / "train").is_dir() and (folder / "test").is_dir()
+    return all((folder / split).is_dir() for split in SPLITS)
 
 
 def _find(folder: Path) -> DataSource | None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from dfkd.diagnostics.host_syncs import explicit_synchronize
+
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../dfkd
 
 
@@ -27,11 +29,6 @@ def _site(stack: list[traceback.FrameSummary]) -> str:
     path = Path(frame.filename).resolve()
     shown = path.relative_to(_PACKAGE_ROOT.parent) if path.is_relative_to(_PACKAGE_ROOT.parent) else path
     return f"{shown}:{frame.lineno}"
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def count_syncs(round_fn: Callable[[int], object], device: torch.device, *, warmup: int) -> dict[str, Any]:
@@ -53,7 +50,7 @@ def count_syncs(round_fn: Callable[[int], object], device: torch.device, *, warm
         warnings.showwarning = record  # restored when the block ends
         for step in range(1, warmup + 1):
             round_fn(step)
-        _synchronize(device)
+        explicit_synchronize(device)
         started = time.perf_counter()
         if cuda:
             torch.cuda.set_sync_debug_mode("warn")
@@ -62,7 +59,7 @@ def count_syncs(round_fn: Callable[[int], object], device: torch.device, *, warm
         finally:
             if cuda:
                 torch.cuda.set_sync_debug_mode(0)
-        _synchronize(device)
+        explicit_synchronize(device)
         seconds = time.perf_counter() - started
     return {
         "syncs": sum(sites.values()) if cuda else None,

@@ -32,10 +32,11 @@ def _results() -> dict:
             {"kind": "distill", "case": "onestage", "precision": "bf16", "syncs": 3, "sites": {"dfkd/x.py:7": 3}},
             {"kind": "gan", "case": "lsgan-one", "precision": "fp32", "error": "RuntimeError: boom", "where": "y.py:1"},
         ],
-        "throughput": [{"label": "bf16", "methods": {"onestage": {"images_per_s": 2000.0},
-                                                      "dfad": {"images_per_s": 1000.0}}, "onestage_over_dfad": 2.0}],
+        "throughput": [{"label": "bf16", "methods": {"onestage": {"images_per_s": 2000.0, "engine_overhead": 0.125},
+                                                      "dfad": {"images_per_s": 1000.0, "engine_overhead": None}},
+                        "onestage_over_dfad": 2.0, "predicted_onestage_over_dfad": 1.5}],
         "two_process": {"ran": False, "reason": "1 GPU(s) on this machine; the check needs 2"},
-        "skipped": ["engine_overhead"],
+        "skipped": ["throughput fp32"],
         "wall_s": 12.0,
     }  # fmt: skip
 
@@ -45,7 +46,7 @@ def test_problems_name_errors_syncs_and_skipped_parts() -> None:
     assert found == [
         "distill onestage bf16: 3 host synchronisation(s) in a steady-state round",
         "gan lsgan-one fp32: RuntimeError: boom (y.py:1)",
-        "engine_overhead: skipped (time limit)",
+        "throughput fp32: skipped (time limit)",
     ]
 
 
@@ -56,5 +57,5 @@ def test_report_shows_the_tables() -> None:
     assert "**3 problem(s)**" in report
     assert "| distill | onestage | 0 | 3 |" in report and "| gan | lsgan-one | error |  |" in report
     assert "- `dfkd/x.py:7`: 3" in report
-    assert "| bf16 | 2000 | 1000 | 2.000 |" in report
+    assert "| bf16 | 2000 | 1000 | 2.000 | 1.500 | +12.5% | - |" in report
     assert "not run: 1 GPU(s) on this machine; the check needs 2." in report
