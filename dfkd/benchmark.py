@@ -207,7 +207,8 @@ class BenchReport:
             if contender.name in self.predicted and self.baseline in self.predicted:
                 predicted = self.predicted[self.baseline] / self.predicted[contender.name]
             lines.append(
-                f"{t.name:<12} {t.median:>9.4f} {t.spread:>7.0%} {t.images_per_s:>9.0f} {t.syncs_per_round or 0:>11.2f} "
+                f"{t.name:<12} {t.median:>9.4f} {t.spread:>7.0%} {t.images_per_s:>9.0f} "
+                f"{t.syncs_per_round or 0:>11.2f} "
                 f"{'-' if overhead is None else f'{overhead:+.1%}':>15} "
                 f"{base.median / t.median:>{len(title) + 9}.3f}x {'-' if predicted is None else f'{predicted:.3f}x':>9}"
             )

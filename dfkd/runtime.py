@@ -143,7 +143,7 @@ def prepare_model(model: nn.Module, run: RunSection, device: torch.device) -> di
     """
     applied: dict[str, Any] = {"channels_last": False, "compiled": False}
     if device.type == "cuda" and run.channels_last and _has_convolutions(model):
-        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        model.to(memory_format=torch.channels_last)
         applied["channels_last"] = True
     if run.compile:
         reason = compile_unavailable(device)
@@ -226,7 +226,7 @@ class ResumableLambdaLR(torch.optim.lr_scheduler.LambdaLR):
     """A LambdaLR whose :class:`CosineToZero` factors adapt to the run's (possibly changed) number of steps when
     a checkpoint is loaded, instead of restoring the length the run was started with."""
 
-    def load_state_dict(self, state_dict: dict) -> None:  # type: ignore[type-arg]
+    def load_state_dict(self, state_dict: dict) -> None:
         if "lr_lambdas" not in state_dict and "T_max" in state_dict:  # saved by CosineAnnealingLR (earlier dfkd)
             plan = {"start": 0, "start_factor": 1.0, "total": int(state_dict["T_max"])}
             state_dict = {**state_dict, "lr_lambdas": [dict(plan) for _ in self.lr_lambdas]}

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from torch import Tensor, nn
 
 from dfkd.distill.teacher_pass import BatchNormStatistics, FrozenTeacher, TeacherPass, running_stat_batchnorms
+
+if TYPE_CHECKING:
+    from dfkd.models import SupportsFeatures
 
 Discrepancy = Callable[[Tensor, Tensor], Tensor]
 
@@ -75,7 +79,9 @@ class DiscrepancyCritic(nn.Module):
         else:
             teacher = precomputed
         if self.features:
-            student_logits, student_features = self.student.forward_with_features(x)
+            # attention transfer is only configured with students that implement the protocol
+            student = cast("SupportsFeatures", self.student)
+            student_logits, student_features = student.forward_with_features(x)
         else:
             student_logits, student_features = self.student(x), None
         d = self.discrepancy(teacher.logits, student_logits)

@@ -97,6 +97,8 @@ class DistillGame:
                 "replay keeps only the teacher's logits, but attention transfer (loss.attention_beta) needs its "
                 "features in every student step: set replay.steps=0 or loss.attention_beta=0"
             )
+        if teacher_info.input_size is None:
+            raise ValueError("the teacher's input size must be known before distillation")
         self.recipe = recipe
         self.device = device
         self.input_size = tuple(teacher_info.input_size)
@@ -274,7 +276,7 @@ class DistillGame:
         if isinstance(saved, list):  # per rank (torchrun); a rank the checkpoint lacks starts empty
             saved = saved[rank()] if rank() < len(saved) else None
         if self.memory is not None and saved is not None:
-            self.memory.load_state_dict(saved)  # type: ignore[arg-type]
+            self.memory.load_state_dict(saved)
             if self.memory.images is not None and self.memory.logits is not None:
                 self.memory.images = self.memory.images.to(self.device)
                 self.memory.logits = self.memory.logits.to(self.device)

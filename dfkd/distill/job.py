@@ -71,7 +71,9 @@ def build_game(recipe: DistillRecipe, device: torch.device) -> tuple[DistillGame
     The run settings (seed, threads) must already be applied (:func:`dfkd.runtime.apply_run_settings`).
     """
     data = recipe.data
-    images, labels, spec = load_split(data.name, "test", root=data.root, download=data.download, max_items=data.max_items)
+    images, labels, spec = load_split(
+        data.name, "test", root=data.root, download=data.download, max_items=data.max_items
+    )
     teacher, info = ensure_teacher(recipe.teacher)
     info = _complete_info(info, spec, recipe.teacher.checkpoint)
     _check_bn_prior(recipe, teacher)

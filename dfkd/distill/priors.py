@@ -96,4 +96,4 @@ def teacher_prior(weights: dict[str, float]) -> Callable[[object], Tensor] | Non
 
 
 def image_prior(weights: dict[str, float]) -> Callable[[Tensor], Tensor] | None:
-    return weighted_sum(weights, "image")  # type: ignore[return-value]
+    return weighted_sum(weights, "image")

@@ -21,7 +21,9 @@ from dfkd.distributed.rng import load_rank_state, rank_seed, rank_states
 class ShardedBatches(TensorBatches):
     """This rank's share of each global batch of a :class:`TensorBatches` stream."""
 
-    def __init__(self, images: Tensor, labels: Tensor, batch_size: int, *, key: str = "batch_size", **kwargs: Any) -> None:
+    def __init__(
+        self, images: Tensor, labels: Tensor, batch_size: int, *, key: str = "batch_size", **kwargs: Any
+    ) -> None:
         super().__init__(images, labels, batch_size, **kwargs)
         self.local_size = local_batch(batch_size, key)
         self.shard = slice(rank() * self.local_size, (rank() + 1) * self.local_size)

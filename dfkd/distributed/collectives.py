@@ -76,13 +76,13 @@ class _SumOverRanks(torch.autograd.Function):
     """y = sum over ranks of x; the gradient of x is the sum over ranks of the gradient of y."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         y = x.clone()
         dist.all_reduce(y)
         return y
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         total = grad.contiguous().clone()
         dist.all_reduce(total)
         return total

@@ -34,7 +34,9 @@ def sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
     if device.type != "cuda":
         raise RecipeError("run.sync_batchnorm=true: SyncBatchNorm needs CUDA devices; set run.sync_batchnorm=false")
     if nn.SyncBatchNorm.convert_sync_batchnorm(module) is not module:
-        raise RecipeError("run.sync_batchnorm=true: the network itself is a BatchNorm layer, which cannot be converted in place")
+        raise RecipeError(
+            "run.sync_batchnorm=true: the network itself is a BatchNorm layer, which cannot be converted in place"
+        )
     return module
 
 

@@ -49,7 +49,7 @@ def _error(exc: BaseException) -> dict[str, str]:
 def _guarded(fn: Callable[..., dict[str, Any]], *args: object) -> dict[str, Any]:
     try:
         return fn(*args)
-    except Exception as exc:  # one broken part must not hide the others' results
+    except Exception as exc:  # noqa: BLE001 -- one broken part must not hide the others' results
         traceback.print_exc()
         return _error(exc)
 
@@ -66,7 +66,7 @@ def _run_case(case: RoundCase, profile: CheckProfile) -> dict[str, Any]:
         row.update(count_syncs(contender.round, device, warmup=profile.warmup_rounds))
         del contender
         _release(device)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- a failing case is recorded in its row; the others still run
         row.update(_error(exc))
     status = row.get("error") or ("n/a" if row.get("syncs") is None else f"{row['syncs']} sync(s)")
     print(f"  {case.kind:8} {case.name:18} {case.precision:5} {status}", flush=True)
@@ -148,7 +148,9 @@ def run_check(out: Path, *, smoke: bool, compile: bool = False, time_limit: floa
             results["rounds"].append(_run_case(case, profile))
     write()
     results["throughput"] = []
-    settings = [(p, []) for p in profile.benchmark_precisions] + ([("bf16", ["run.compile=true"])] if compile else [])
+    settings: list[tuple[str, list[str]]] = [(p, []) for p in profile.benchmark_precisions]
+    if compile:
+        settings.append(("bf16", ["run.compile=true"]))
     for precision, extra in settings:
         label = precision + (" compiled" if extra else "")
         if not time_left():

@@ -85,13 +85,13 @@ def train_fast_teacher(data: DataSource, work: Path, plan: Plan, epochs: int | N
     if epochs is not None:
         overrides.append(f"train.epochs={epochs}")
     started = time.perf_counter()
-    info, summary = train_teacher(str(TEACHER_RECIPE), overrides)
-    if info is None:
+    trained, summary = train_teacher(str(TEACHER_RECIPE), overrides)
+    if trained is None:
         raise RuntimeError(f"the teacher's training stopped early ({summary.get('stopped')})")
     return {
         "checkpoint": str(output),
-        "arch": info.arch,
-        "test_acc": info.accuracy,
+        "arch": trained.arch,
+        "test_acc": trained.accuracy,
         "epochs": load_recipe(TeacherRecipe, str(TEACHER_RECIPE), overrides).train.epochs,
         "steps": summary["steps"],
         "train_wall_s": summary["wall_s"],

@@ -78,8 +78,10 @@ def _worker(rank: int, backend: str, device_type: str, init_file: str, out_dir: 
             assert batch.real is not None
             local = AdversarialBatch(z=batch.z[part].to(device), real=batch.real[part].to(device))
             ids = [rank] if device_type == "cuda" else None
-            wrapped = [DistributedDataParallel(m.to(device), device_ids=ids) for m in (generator, critic)]
-            _train(*wrapped, local, loss, stage)
+            wrapped_generator, wrapped_critic = (
+                DistributedDataParallel(m.to(device), device_ids=ids) for m in (generator, critic)
+            )
+            _train(wrapped_generator, wrapped_critic, local, loss, stage)
             state = {name: value.cpu() for model in (generator, critic) for name, value in model.state_dict().items()}
             torch.save(state, Path(out_dir) / f"{loss}-{stage}-rank{rank}.pt")
     finally:

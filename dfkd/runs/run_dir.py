@@ -64,7 +64,7 @@ def to_float(key: str, value: object) -> float:
             raise TypeError(f"metric '{key}': expected a scalar, got a tensor of shape {tuple(value.shape)}")
         return float(value.detach().item())
     if isinstance(value, (bool, int, float)) or hasattr(value, "__float__"):
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     raise TypeError(f"metric '{key}': expected a number or a one-element tensor, got {type(value).__name__}")
 
 

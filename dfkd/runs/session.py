@@ -61,7 +61,8 @@ import torch
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from dfkd.config.load import read_yaml_mapping, recipe_hash as compute_recipe_hash, recipe_to_dict
+from dfkd.config.load import read_yaml_mapping, recipe_to_dict
+from dfkd.config.load import recipe_hash as compute_recipe_hash
 from dfkd.diagnostics.host_syncs import explicit_synchronize
 from dfkd.distributed import any_rank, from_main, is_main, world_size
 from dfkd.engine.safety import NonFiniteError
@@ -468,7 +469,7 @@ class _Session:
             images = self.game.sample_images()
         if images is not None:
             value_range = tuple(getattr(self.game, "image_range", (-1.0, 1.0)))
-            self.run.log_images("samples", self.state.step, images, value_range=value_range)  # type: ignore[arg-type]
+            self.run.log_images("samples", self.state.step, images, value_range=value_range)
         self.state.last_image_step = self.state.step
 
     def show(self, row: Mapping[str, float]) -> None:

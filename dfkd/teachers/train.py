@@ -188,7 +188,7 @@ def train_teacher(
         input_size=(spec.channels, spec.image_size, spec.image_size),
         mean=spec.mean,
         std=spec.std,
-        accuracy=float(summary["test_acc_last"]),  # type: ignore[arg-type]
+        accuracy=float(summary["test_acc_last"]),
         dataset=data.name,
         arch_kwargs=dict(recipe.model.kwargs),
     )

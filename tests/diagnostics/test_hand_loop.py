@@ -79,7 +79,7 @@ def test_hand_rounds_train_the_same_networks(method: str, tmp_path: Path) -> Non
     before = [p.detach().clone() for p in params]
     HAND_ROUNDS.get(contender.plan)(contender.modules)
     assert all(p.isfinite().all() for p in params)
-    assert sum(not torch.equal(a, b) for a, b in zip(before, params)) > len(params) // 2
+    assert sum(not torch.equal(a, b) for a, b in zip(before, params, strict=True)) > len(params) // 2
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
@@ -95,4 +95,5 @@ def test_hand_rounds_run_in_the_runs_precision(precision: str, tmp_path: Path) -
     before = [p.detach().clone() for p in params]
     HAND_ROUNDS.get("one-stage")(modules)
     assert dtypes and set(dtypes) == {modules.autocast_dtype}
-    assert all(p.isfinite().all() for p in params) and any(not torch.equal(a, b) for a, b in zip(before, params))
+    assert all(p.isfinite().all() for p in params)
+    assert any(not torch.equal(a, b) for a, b in zip(before, params, strict=True))

@@ -18,9 +18,10 @@ class _Round:
     def __call__(self, step: int) -> None:
         self.steps.append(step)
         if step > 1:
-            warnings.warn(SYNC)  # what set_sync_debug_mode("warn") reports
-            warnings.warn(SYNC)
-            warnings.warn("something else", RuntimeWarning)
+            # stacklevel=1 (the default): each warning keeps its own line, as set_sync_debug_mode("warn") reports
+            warnings.warn(SYNC, stacklevel=1)
+            warnings.warn(SYNC, stacklevel=1)
+            warnings.warn("something else", RuntimeWarning, stacklevel=1)
 
 
 def test_on_a_cpu_nothing_is_counted() -> None:
