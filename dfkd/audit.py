@@ -10,6 +10,7 @@ GAN rows use the DCGAN generator and critic (GroupNorm = per-sample, BatchNorm =
 (``kd/<objective>``) use a teacher + student critic whose student has train-mode BatchNorm ("student-bn") or
 GroupNorm ("student-gn").
 """
+
 from __future__ import annotations
 
 import json
@@ -145,8 +146,9 @@ def _audit_one(
         buf.copy_(saved)
     objective = spec.objective(**LOSS_PARAMS.get(spec.name, {}))
     reference = reference_gradients(generator, critic, objective, batch)
-    gen_rec, critic_rec = GradientRecorder(generator.parameters()), GradientRecorder(
-        [p for p in critic.parameters() if p.requires_grad]
+    gen_rec, critic_rec = (
+        GradientRecorder(generator.parameters()),
+        GradientRecorder([p for p in critic.parameters() if p.requires_grad]),
     )
     engine = AdversarialEngine(generator, critic, objective, gen_rec, critic_rec)
     with warnings.catch_warnings():

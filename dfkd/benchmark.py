@@ -17,6 +17,7 @@ Weights do not change the cost: when the teacher's checkpoint is absent, a rando
 for it (of ``teacher.arch``, or of the architecture in the teacher recipe that ``train_if_missing`` would train),
 so benchmarks need neither data for the teacher nor a trained teacher.
 """
+
 from __future__ import annotations
 
 import json
@@ -176,20 +177,22 @@ class BenchReport:
             predicted = None
             if contender.name in self.predicted and self.baseline in self.predicted:
                 predicted = self.predicted[self.baseline] / self.predicted[contender.name]
-            out.append({
-                "contender": contender.name,
-                "baseline": self.baseline,
-                "device": self.device,
-                "measured_ratio": base.median / timing.median,
-                "predicted_ratio": predicted,
-                "engine_overhead": {n: self.engine_overhead(n) for n in names},
-                "syncs_per_round": {n: self.timings[n].syncs_per_round for n in names},
-                "seconds_per_round": {n: self.timings[n].median for n in names},
-                "hand_seconds_per_round": {
-                    n: self.timings[n + HAND].median if n + HAND in self.timings else None for n in names
-                },
-                "pass_seconds": self.pass_costs,
-            })
+            out.append(
+                {
+                    "contender": contender.name,
+                    "baseline": self.baseline,
+                    "device": self.device,
+                    "measured_ratio": base.median / timing.median,
+                    "predicted_ratio": predicted,
+                    "engine_overhead": {n: self.engine_overhead(n) for n in names},
+                    "syncs_per_round": {n: self.timings[n].syncs_per_round for n in names},
+                    "seconds_per_round": {n: self.timings[n].median for n in names},
+                    "hand_seconds_per_round": {
+                        n: self.timings[n + HAND].median if n + HAND in self.timings else None for n in names
+                    },
+                    "pass_seconds": self.pass_costs,
+                }
+            )
         return out
 
     def to_json_lines(self) -> str:
@@ -198,8 +201,10 @@ class BenchReport:
     def format(self) -> str:
         base = self.timings[self.baseline]
         title = f"vs {self.baseline}"
-        lines = [f"{'contender':<12} {'s/round':>9} {'spread':>7} {'images/s':>9} {'syncs/round':>11} "
-                 f"{'engine overhead':>15} {'speed-up ' + title:>{len(title) + 10}} {'predicted':>9}"]
+        lines = [
+            f"{'contender':<12} {'s/round':>9} {'spread':>7} {'images/s':>9} {'syncs/round':>11} "
+            f"{'engine overhead':>15} {'speed-up ' + title:>{len(title) + 10}} {'predicted':>9}"
+        ]
         for contender in self.contenders:
             t = self.timings[contender.name]
             overhead = self.engine_overhead(contender.name)
@@ -213,11 +218,16 @@ class BenchReport:
                 f"{base.median / t.median:>{len(title) + 9}.3f}x {'-' if predicted is None else f'{predicted:.3f}x':>9}"
             )
         if self.pass_costs:
-            lines.append("pass costs (ms): " + ", ".join(f"{u} {1e3 * v:.2f}" for u, v in self.pass_costs.items())
-                         + "  (G: generator, D: critic; ng: no grad, fb: forward+backward, p/i: backward to "
-                         "parameters/input)")
-        lines.append("engine overhead: rounds against a minimal hand-written loop on the same networks; predicted: "
-                     "from the pass costs (Eq. 17 analysis); syncs: host synchronisations inside the rounds")
+            lines.append(
+                "pass costs (ms): "
+                + ", ".join(f"{u} {1e3 * v:.2f}" for u, v in self.pass_costs.items())
+                + "  (G: generator, D: critic; ng: no grad, fb: forward+backward, p/i: backward to "
+                "parameters/input)"
+            )
+        lines.append(
+            "engine overhead: rounds against a minimal hand-written loop on the same networks; predicted: "
+            "from the pass costs (Eq. 17 analysis); syncs: host synchronisations inside the rounds"
+        )
         return "\n".join(lines)
 
 
@@ -318,10 +328,16 @@ def distill_contenders(
         game = DistillGame(recipe, device, teacher, info, eval_images, torch.zeros(8, dtype=torch.long))
         prepare_models(recipe.run, device, teacher=game.teacher, student=game.student, generator=game.generator)
         plan = DISTILL_PLANS.get(method) if game.memory is None else None  # replay steps are not in the plans
-        contenders.append(Contender(
-            method, game.train_step, game.images_per_step, plan, _modules(game, recipe.student_steps),
-            RoundShape(recipe.student_steps, real=False),
-        ))
+        contenders.append(
+            Contender(
+                method,
+                game.train_step,
+                game.images_per_step,
+                plan,
+                _modules(game, recipe.student_steps),
+                RoundShape(recipe.student_steps, real=False),
+            )
+        )
     return contenders, device
 
 
@@ -341,7 +357,14 @@ def gan_contenders(
         prepare_models(recipe.run, device, generator=game.generator, critic=game.critic)
         steps = recipe.train.critic_steps
         shape = RoundShape(steps, real=True, generator_uses_real=game.engine.objective.generator_uses_real)
-        contenders.append(Contender(
-            f"{stage}-stage", game.train_step, game.images_per_step, GAN_PLANS.get(stage), _modules(game, steps), shape
-        ))
+        contenders.append(
+            Contender(
+                f"{stage}-stage",
+                game.train_step,
+                game.images_per_step,
+                GAN_PLANS.get(stage),
+                _modules(game, steps),
+                shape,
+            )
+        )
     return contenders, device

@@ -1,4 +1,5 @@
 """Evaluating a classifier checkpoint on a dataset's test split (``dfkd eval``)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -48,8 +49,9 @@ def evaluate_checkpoint(
     records; any other dataset must match it.
     """
     classes = dataset_spec(data, root=root).num_classes
-    request = TeacherRequest(checkpoint, arch=arch, arch_kwargs=arch_kwargs, num_classes=classes, mean=mean, std=std,
-                             options=EVAL_OPTIONS)
+    request = TeacherRequest(
+        checkpoint, arch=arch, arch_kwargs=arch_kwargs, num_classes=classes, mean=mean, std=std, options=EVAL_OPTIONS
+    )
     model, info = load_teacher(request)
     recorded = info.input_size
     square = recorded is not None and recorded[1] == recorded[2]

@@ -2,6 +2,7 @@
 
 Adding an entry is one decorator line; looking up an unknown name gives an error that lists what exists.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -8,6 +8,7 @@ drawn on the device; ``run.precision=bf16`` adds bfloat16 autocast and ``run.com
 networks. On a CPU none of this changes anything. What was applied is recorded in summary.json (``runtime``):
 see :func:`prepare_models`.
 """
+
 from __future__ import annotations
 
 import math
@@ -189,7 +190,11 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: OptimizerSection) -> to
     fused = _fusable(trainable)
     if cfg.name == "sgd":
         return torch.optim.SGD(
-            trainable, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay,
+            trainable,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.nesterov,
+            weight_decay=cfg.weight_decay,
             fused=fused,
         )
     if cfg.name == "rmsprop":  # no fused kernel: a skipped update costs the engine one host synchronisation

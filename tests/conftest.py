@@ -1,4 +1,5 @@
 """Shared pytest configuration: slow end-to-end tests run only with --runslow (CI passes it)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The side-by-side benchmark: interleaving, ratios, and that it builds real games from recipes (no timing
 thresholds: only that every contender was measured and the report is consistent)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,8 +45,9 @@ def test_missing_teacher_needs_an_arch_then_stands_in_randomly(tmp_path: Path) -
     absent = [f"teacher.checkpoint={tmp_path / 'absent.pt'}"]
     with pytest.raises(RecipeError, match="teacher.arch"):
         distill_contenders(recipe, absent, ["onestage"])
-    contenders, _ = distill_contenders(recipe, [*absent, "teacher.arch=simple_cnn", "teacher.arch_kwargs={width: 4}"],
-                                       ["onestage"])
+    contenders, _ = distill_contenders(
+        recipe, [*absent, "teacher.arch=simple_cnn", "teacher.arch_kwargs={width: 4}"], ["onestage"]
+    )
     contenders[0].round(1)
 
 
@@ -53,8 +55,20 @@ def test_gan_contenders_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[st
     folder = write_blob_folder(tmp_path / "blobs")
     contenders, device = gan_contenders(str(recipe_path("dcgan-asym")), tiny_overrides(folder), ["one", "two"])
     assert [c.name for c in contenders] == ["one-stage", "two-stage"]
-    code = main(["bench", "gan", str(recipe_path("dcgan-asym")), *tiny_overrides(folder),
-                 "--rounds", "1", "--repeats", "2", "--warmup", "0"])
+    code = main(
+        [
+            "bench",
+            "gan",
+            str(recipe_path("dcgan-asym")),
+            *tiny_overrides(folder),
+            "--rounds",
+            "1",
+            "--repeats",
+            "2",
+            "--warmup",
+            "0",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "speed-up vs two-stage" in out and "1.000x" in out
 
@@ -95,8 +109,15 @@ def test_report_pairs_give_measured_and_predicted_ratios_overhead_and_syncs() ->
     from dfkd.benchmark import HAND, BenchReport
 
     contenders = [Contender("one", lambda s: None, 4), Contender("two", lambda s: None, 4)]
-    timings = {name: Timing(name, [seconds], 4, syncs) for name, seconds, syncs in
-               [("one", 3.0, 0.0), ("two", 4.0, 0.5), ("one" + HAND, 2.0, 0.0), ("two" + HAND, 4.0, 0.0)]}
+    timings = {
+        name: Timing(name, [seconds], 4, syncs)
+        for name, seconds, syncs in [
+            ("one", 3.0, 0.0),
+            ("two", 4.0, 0.5),
+            ("one" + HAND, 2.0, 0.0),
+            ("two" + HAND, 4.0, 0.0),
+        ]
+    }
     report = BenchReport(contenders, timings, {"G_fb": 1.0}, baseline="two", predicted={"one": 9.0, "two": 12.0})
     (pair,) = report.pairs()
     assert pair["measured_ratio"] == 4.0 / 3.0 and pair["predicted_ratio"] == 12.0 / 9.0
@@ -107,8 +128,10 @@ def test_report_pairs_give_measured_and_predicted_ratios_overhead_and_syncs() ->
 
 
 def test_syncs_inside_rounds_are_counted() -> None:
-    contenders = [Contender("quiet", lambda step: torch.ones(2).sum(), 1),
-                  Contender("chatty", lambda step: torch.ones(2).sum().item(), 1)]
+    contenders = [
+        Contender("quiet", lambda step: torch.ones(2).sum(), 1),
+        Contender("chatty", lambda step: torch.ones(2).sum().item(), 1),
+    ]
     timings = time_interleaved(contenders, rounds=2, repeats=2, warmup=0, device=torch.device("cpu"))
     assert [t.syncs_per_round for t in timings] == [0.0, 1.0]
 
@@ -116,8 +139,9 @@ def test_syncs_inside_rounds_are_counted() -> None:
 def test_bench_json_prints_one_object_per_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    code = main(["bench", "distill", str(tiny_recipe(tmp_path)), "--rounds", "1", "--repeats", "1", "--warmup", "0",
-                 "--json"])
+    code = main(
+        ["bench", "distill", str(tiny_recipe(tmp_path)), "--rounds", "1", "--repeats", "1", "--warmup", "0", "--json"]
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert code == 0 and len(lines) == 1
     pair = json.loads(lines[0])
@@ -140,8 +164,12 @@ def test_quickstart_bench_works_without_a_trained_teacher(tmp_path: Path) -> Non
     teacher recipe that would train it names the architecture of the random stand-in."""
     from dfkd.recipes import packaged_recipe
 
-    overrides = [f"teacher.checkpoint={tmp_path / 'absent.pt'}", "batch_size=4", "student_steps=2",
-                 f"run.root={tmp_path}"]
+    overrides = [
+        f"teacher.checkpoint={tmp_path / 'absent.pt'}",
+        "batch_size=4",
+        "student_steps=2",
+        f"run.root={tmp_path}",
+    ]
     contenders, _ = distill_contenders(packaged_recipe("quickstart"), overrides, ["onestage"])
     contenders[0].round(1)
     assert not (tmp_path / "absent.pt").exists()  # nothing was trained

@@ -1,5 +1,6 @@
 """The README's promises: its Python examples run as pasted, and its opening block holds the two set-up
 commands (the second is what .ci/run executes)."""
+
 from __future__ import annotations
 
 import re
@@ -32,4 +33,3 @@ def test_python_example_runs_as_pasted(block: str, tmp_path: Path) -> None:
     if claimed:  # the engine example says the generator ends close to [2, -1]: hold it to that
         mean = [float(v) for v in claimed.group(1).split(",")]
         assert abs(mean[0] - 2.0) < 0.1 and abs(mean[1] + 1.0) < 0.1, done.stdout
-

@@ -1,4 +1,5 @@
 """Learning-rate schedules (dfkd.runtime.build_scheduler): cosine to 0, and what a resume with another length does."""
+
 from __future__ import annotations
 
 import math

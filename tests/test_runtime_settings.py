@@ -1,5 +1,6 @@
 """GPU speed settings (dfkd.runtime): no-ops on a CPU, the flags and formats they set for CUDA, compile fallback,
 fused optimisers, and the ``runtime`` record in summary.json."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ A user's mistake -- a bad argument, recipe value or path, a missing file, a full
 line on stderr (``dfkd <command>: error: ...``) and exit status 2; :mod:`dfkd.cli._errors` decides which
 exceptions are such mistakes. Anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import argparse

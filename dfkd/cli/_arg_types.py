@@ -3,6 +3,7 @@
 ``parser.add_argument("--batch-size", type=positive_int)`` turns ``--batch-size 0`` into the one-line error
 ``argument --batch-size: expected an integer >= 1, got '0'``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ prints its own message (written to name the file, key or option and what was exp
 the file system (read-only or full disk, a path under a regular file, missing permission) prints the path and
 the reason in words. Anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import errno

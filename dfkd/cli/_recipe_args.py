@@ -1,4 +1,5 @@
 """Shared argument handling: ``[RECIPE] [key=value ...] [--resume RUN_DIR]``."""
+
 from __future__ import annotations
 
 import argparse

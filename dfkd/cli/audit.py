@@ -6,6 +6,7 @@ losses, or per-sample critics) must be within the dtype's tolerance (1e-10 in fl
 sample-coupling critic and an asymmetric loss are reported with their error. Exit status 1 if an
 exact-expected case is not exact.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@ round. `--json` prints one JSON object per contender pair instead. Weights do no
 teacher checkpoint is replaced by a random teacher of the same architecture, so no data or training is needed
 for distillation (GAN recipes still load their real images, e.g. data.name=patterns for generated ones).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,12 @@ def _csv(text: str) -> list[str]:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mode", choices=["distill", "gan"])
     parser.add_argument("items", nargs="*", metavar="[RECIPE] [key=value ...]")
-    parser.add_argument("--compare", type=_csv, default=None,
-                        help="distill: methods (default onestage,dfad); gan: stages (default one,two)")
+    parser.add_argument(
+        "--compare",
+        type=_csv,
+        default=None,
+        help="distill: methods (default onestage,dfad); gan: stages (default one,two)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds per timed block (default 3)")
     parser.add_argument("--repeats", type=int, default=12, help="timed blocks per contender (default 12)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds per contender first (default 2)")
@@ -55,9 +60,12 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("dfkd bench gan: error: give a recipe, e.g. recipes/gan/cifar10/dcgan-asym-one.yaml")
         compare = args.compare or ["one", "two"]
         contenders, device = gan_contenders(recipe, overrides, compare)
-    print(f"timing {', '.join(c.name for c in contenders)} and their hand-written loops on {device}: {args.repeats} "
-          f"interleaved blocks of {args.rounds} rounds each (after {args.warmup} warm-up rounds)",
-          file=sys.stderr if args.json else sys.stdout, flush=True)
+    print(
+        f"timing {', '.join(c.name for c in contenders)} and their hand-written loops on {device}: {args.repeats} "
+        f"interleaved blocks of {args.rounds} rounds each (after {args.warmup} warm-up rounds)",
+        file=sys.stderr if args.json else sys.stdout,
+        flush=True,
+    )
     report = run_benchmark(contenders, rounds=args.rounds, repeats=args.repeats, warmup=args.warmup, device=device)
     print(report.to_json_lines() if args.json else report.format())
     return 0

@@ -3,6 +3,7 @@
 Without a recipe, runs the quick-start: a small teacher trained on first use on generated patterns (cached in
 checkpoints/), one-stage distillation into a smaller student, then the same time on fixed noise as a control.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -2,6 +2,7 @@
 
 CHECKPOINT: a dfkd teacher/student file (e.g. runs/<name>/student_best.pt), or bare weights with --arch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="architecture: a dfkd/timm model name, or package.module:callable (imported: only code you trust); "
         "needed for bare weights, and for a file recording a package.module:callable",
     )
-    parser.add_argument("--arch-kwargs", type=_mapping, metavar="MAPPING",
-                        help="keyword arguments of --arch, e.g. '{width: 4, depth: 2}'")
+    parser.add_argument(
+        "--arch-kwargs",
+        type=_mapping,
+        metavar="MAPPING",
+        help="keyword arguments of --arch, e.g. '{width: 4, depth: 2}'",
+    )
     parser.add_argument("--mean", type=float, nargs="+", help="per-channel input mean, when the file records none")
     parser.add_argument("--std", type=float, nargs="+", help="per-channel input std, when the file records none")
     parser.add_argument("--max-items", type=int, default=None, help="evaluate on a random subset of this size")
@@ -67,9 +72,14 @@ def run(args: argparse.Namespace) -> int:
     if result.from_dataset:
         missing = " / ".join(result.from_dataset)
         flags = " / ".join(f"--{key}" for key in result.from_dataset)
-        print(f"note: {args.checkpoint} does not record its input {missing}: using {args.data}'s (pass {flags} "
-              "if the model was trained with other statistics)", file=sys.stderr)
+        print(
+            f"note: {args.checkpoint} does not record its input {missing}: using {args.data}'s (pass {flags} "
+            "if the model was trained with other statistics)",
+            file=sys.stderr,
+        )
     recorded = f" (recorded: {info.accuracy:.4f})" if info.accuracy is not None else ""
-    print(f"top-1 accuracy {result.accuracy:.4f} on {result.count} {args.data} test images: {args.checkpoint} "
-          f"[{info.arch}]{recorded}")
+    print(
+        f"top-1 accuracy {result.accuracy:.4f} on {result.count} {args.data} test images: {args.checkpoint} "
+        f"[{info.arch}]{recorded}"
+    )
     return 0

@@ -1,6 +1,7 @@
 """Train a GAN (DCGAN networks) with one-stage or two-stage adversarial updates, e.g. `dfkd gan
 recipes/gan/cifar10/lsgan-one.yaml train.steps=300 fid.extractor=timm:resnet18`. FID/KID use torch-fidelity's
 Inception-v3 weights (offline: fid.weights=PATH); fid.enabled=false trains without evaluation. See docs/gan.md."""
+
 from __future__ import annotations
 
 import argparse

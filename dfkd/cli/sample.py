@@ -1,5 +1,6 @@
 """Write a grid of images sampled from a `dfkd gan` checkpoint (a run's checkpoints/last.pt or best.pt, or the
 run directory itself)."""
+
 from __future__ import annotations
 
 import argparse

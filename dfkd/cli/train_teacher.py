@@ -3,6 +3,7 @@
 The result is a teacher file recording architecture, classes, input size, normalisation, accuracy and a
 sha256 of the weights. Without a recipe, trains the quick-start teacher.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -13,6 +13,7 @@ Example::
     class Recipe(Section):
         optim: OptimSection = OptimSection()
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict

@@ -9,6 +9,7 @@ floats rather than strings, and duplicate keys in one mapping are an error rathe
 Every problem is a :class:`RecipeError` that names the file (``<command line>`` for overrides), the dotted
 key, and what was expected versus found.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -72,9 +73,7 @@ class _RecipeLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -260,8 +259,12 @@ def _dotted(loc: Sequence[object]) -> str:
     return text
 
 
-_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
-           "less_than_equal": ("le", "<=")}
+_BOUNDS = {
+    "greater_than": ("gt", ">"),
+    "greater_than_equal": ("ge", ">="),
+    "less_than": ("lt", "<"),
+    "less_than_equal": ("le", "<="),
+}
 
 
 def _bound(error: Mapping[str, Any]) -> str | None:

@@ -3,6 +3,7 @@
 Each is a ``str`` checked when the recipe is validated, so a typo is reported with its key before anything
 is loaded or any run directory exists. The registries are imported only when a value is checked.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -3,6 +3,7 @@
 Numbers use the constrained types of :mod:`dfkd.config.types` (finite floats, integers that are not bools),
 so NaN/inf, negative learning rates and the like are refused when the recipe is validated.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -37,6 +38,7 @@ class RunSection(Section):
         if not value:
             raise ValueError("a directory (e.g. runs)")
         return value
+
     # Speed on a GPU (dfkd.runtime; what was applied goes into summary.json under "runtime"). No effect on a CPU.
     channels_last: bool = True  # CUDA: conv nets and real-image batches in channels-last memory format
     tf32: bool = True  # CUDA: TF32 tensor cores for float32 matmuls and convolutions

@@ -13,6 +13,7 @@ Example::
         lr: PositiveFloat = 1e-3
         betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999)
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Datasets (real and procedurally generated), device-resident batches, and accuracy evaluation."""
+
 from dfkd.data.batches import TensorBatches, load_to_tensors
 from dfkd.data.datasets import build_dataset, dataset_spec
 from dfkd.data.errors import DataNotFoundError

@@ -5,6 +5,7 @@ augmentation come from its own seeded ``torch.Generator`` on that device (the ho
 serve a batch); its ``state_dict`` resumes the exact batch sequence.
 :func:`load_to_tensors` materialises any map-style dataset into such tensors (uint8 when lossless).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -9,6 +9,7 @@ Every dataset yields ``(float image tensor in [0, 1] of shape (C, H, W), int lab
 applied (models carry their own, see :attr:`DatasetSpec.mean`/``std``). Channels stay native (MNIST: 1) unless
 ``channels`` asks for 1 or 3.
 """
+
 from __future__ import annotations
 
 import os
@@ -71,8 +72,7 @@ def _registered(name_or_path: str) -> RegisteredDataset | None:
     if Path(name_or_path).expanduser().is_dir() or _looks_like_path(name_or_path):
         return None
     raise DataError(
-        f"unknown dataset {name_or_path!r}: expected one of {sorted(DATASETS)} or the path of an image-folder "
-        f"directory"
+        f"unknown dataset {name_or_path!r}: expected one of {sorted(DATASETS)} or the path of an image-folder directory"
     )
 
 

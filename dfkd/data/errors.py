@@ -1,4 +1,5 @@
 """Errors raised when a dataset cannot be found on disk or fetched."""
+
 from __future__ import annotations
 
 ENABLE_DOWNLOAD = "set data.download=true"

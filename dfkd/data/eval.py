@@ -1,4 +1,5 @@
 """Top-1 accuracy of a classifier on in-memory tensors."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

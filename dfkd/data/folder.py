@@ -1,4 +1,5 @@
 """Image-folder datasets: ``<path>/<class>/*.png`` or ``<path>/<split>/<class>/*.png`` through torchvision."""
+
 from __future__ import annotations
 
 from pathlib import Path

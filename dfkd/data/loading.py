@@ -1,4 +1,5 @@
 """A whole split in memory: dataset -> (images, labels) tensors, optionally a seeded class-mixed subset."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ to the shape boundary in the same units: negative inside, positive outside. Shap
 or tensors that broadcast against the coordinates (one value per image). They are the building blocks of the
 procedural :mod:`dfkd.data.shapes` dataset; formulas follow Inigo Quilez's catalogue of 2D distance functions.
 """
+
 from __future__ import annotations
 
 import math

@@ -17,6 +17,7 @@ anti-aliased edges. Image ``i`` depends only on ``(seed, i)``: indices are group
 :class:`ShapesDataset` use disjoint index ranges (see :data:`SPLIT_OFFSETS`). Labels cycle through the classes
 (``label = index % 10``), so any prefix is balanced to within one image per class.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -107,7 +108,20 @@ assert CHUNK_SIZE % len(SHAPE_CLASSES) == 0, "rendering slices classes as stride
 
 # Column layout of the uniform draws per image (fixed: reordering changes every image).
 _CX, _CY, _SCALE, _ROT, _SHAPE_T, _FG, _BG, _GRAD, _NOISE, _BLOB, _BLOB_XY, _BLOB_R, _BLOB_RGB, _BLOB_A = (
-    0, 1, 2, 3, 4, slice(5, 8), slice(8, 11), slice(11, 14), 14, 15, slice(16, 18), 18, slice(19, 22), 22
+    0,
+    1,
+    2,
+    3,
+    4,
+    slice(5, 8),
+    slice(8, 11),
+    slice(11, 14),
+    14,
+    15,
+    slice(16, 18),
+    18,
+    slice(19, 22),
+    22,
 )
 _NUM_UNIFORMS = 23
 

@@ -1,4 +1,5 @@
 """The contract between :func:`dfkd.data.datasets.build_dataset` and the per-source dataset factories."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """`DatasetSpec`: what a model needs to know about a dataset without loading it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

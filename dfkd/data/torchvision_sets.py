@@ -1,4 +1,5 @@
 """CIFAR-10, CIFAR-100 and MNIST through torchvision, with missing-data errors that say how to fix them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -80,7 +81,9 @@ def _factory(name: str, dataset_cls: Callable[..., Dataset], data_dir: str) -> D
         return open_torchvision(
             name,
             lambda: dataset_cls(
-                str(request.root), train=request.split == "train", transform=request.transform,
+                str(request.root),
+                train=request.split == "train",
+                transform=request.transform,
                 download=request.download,
             ),  # fmt: skip
             request.root,

@@ -1,4 +1,5 @@
 """The per-item image pipeline shared by all datasets: PIL/tensor in, float tensor in [0, 1] out."""
+
 from __future__ import annotations
 
 import torch

@@ -9,6 +9,7 @@ host, where the engine masks the step on the device). Each round plan of :mod:`d
 its loop in :data:`HAND_ROUNDS`. The benchmark times a game's rounds against these:
 ``engine_overhead = t_engine / t_hand - 1``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

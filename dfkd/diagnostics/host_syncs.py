@@ -14,6 +14,7 @@ and read them each step (``torch.optim``'s own affair, and no wait for the devic
 tensor). The counter works by wrapping those ``torch.Tensor`` methods while active (nothing else is slowed down);
 counters may be nested and each sees every call made while it is active.
 """
+
 from __future__ import annotations
 
 import collections

@@ -22,6 +22,7 @@ forwards run under the game's autocast, as the engine's do):
 * ``D_pi``: critic forward, backward to parameters and input (the one-stage joint update's fake batch);
 * ``D_ng``: critic forward without gradient (relativistic losses re-score the real batch).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -149,7 +150,7 @@ def measure_pass_costs(
     for name in UNITS:  # warm-up
         passes[name]()
     for repeat in range(repeats):
-        order = UNITS[repeat % len(UNITS):] + UNITS[: repeat % len(UNITS)]
+        order = UNITS[repeat % len(UNITS) :] + UNITS[: repeat % len(UNITS)]
         for name in order:
             explicit_synchronize(device)
             start = clock()

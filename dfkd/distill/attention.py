@@ -4,6 +4,7 @@ The attention map of a block-group output x (B, C, H, W) is the spatial map of m
 flattened and L2-normalised per sample: a(x) = normalize(mean_c(x^2)). The student's loss adds
 beta * sum_l mean((a_s^l - a_t^l)^2) over block groups l.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -3,6 +3,7 @@
 Defaults here are generic (DFAD-like); a recipe names at least the teacher checkpoint and the student. With no
 recipe, ``dfkd distill`` runs the packaged quick-start (``dfkd/recipes/quickstart.yaml``).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal

@@ -13,6 +13,7 @@ When auxiliary terms need them (attention transfer, generator priors), the criti
 with the teacher's logits, block-group features of both networks, and the batch statistics of the inputs
 of the teacher's BatchNorm layers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

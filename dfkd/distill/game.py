@@ -1,4 +1,5 @@
 """Data-free distillation as a session "game": generator + (teacher, student) critic on the shared engine."""
+
 from __future__ import annotations
 
 import contextlib

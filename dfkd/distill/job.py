@@ -5,6 +5,7 @@ Every run writes ``runs/<name>/``: ``recipe.yaml`` (resolved), ``metrics.jsonl``
 ``student_last.pt`` and ``student_best.pt`` (teacher-format files usable by ``dfkd eval`` or as a teacher),
 and ``summary.json``.
 """
+
 from __future__ import annotations
 
 import time
@@ -48,8 +49,10 @@ def _complete_info(info: TeacherInfo, spec: DatasetSpec, checkpoint: str) -> Tea
             f"{spec.num_classes} (data.name)"
         )
     if info.mean is None or info.std is None:
-        print(f"{checkpoint} does not record its input normalisation: using {spec.name}'s mean/std "
-              "(set teacher.mean / teacher.std if the teacher was trained otherwise)")
+        print(
+            f"{checkpoint} does not record its input normalisation: using {spec.name}'s mean/std "
+            "(set teacher.mean / teacher.std if the teacher was trained otherwise)"
+        )
         info = replace(info, mean=spec.mean, std=spec.std)
     return match_input_size(info, spec, checkpoint)
 
@@ -115,9 +118,11 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     run = plan.open()
     teacher_acc = game.teacher_accuracy()
     exactness = game.engine.exactness()
-    print(f"{recipe.method}: {recipe.teacher.checkpoint} ({info.arch}, test acc {teacher_acc:.4f} on "
-          f"{game.eval_images.shape[0]} {data.name} images) -> {recipe.student.arch}"
-          + (f"; one-stage update: {exactness}" if recipe.method == "onestage" else ""))
+    print(
+        f"{recipe.method}: {recipe.teacher.checkpoint} ({info.arch}, test acc {teacher_acc:.4f} on "
+        f"{game.eval_images.shape[0]} {data.name} images) -> {recipe.student.arch}"
+        + (f"; one-stage update: {exactness}" if recipe.method == "onestage" else "")
+    )
     session = SessionConfig(
         steps=recipe.steps,
         eval_every=recipe.logging.eval_every,
@@ -189,8 +194,10 @@ def run_distill_with_baseline(
     wall_s = float(summary["wall_s"])
     baseline_overrides = ["method=noise", f"run.name={baseline_path.name}", "noise_baseline=false"]
     steps = rounds_in(load_recipe(DistillRecipe, resolved, baseline_overrides), wall_s)
-    print(f"control: a fresh student on fixed random-noise inputs for the same {wall_s:.0f} s of training "
-          f"({steps} rounds, its learning-rate schedule over those)")
+    print(
+        f"control: a fresh student on fixed random-noise inputs for the same {wall_s:.0f} s of training "
+        f"({steps} rounds, its learning-rate schedule over those)"
+    )
     baseline_overrides += [f"steps={steps}", f"logging.max_wall_s={max(2 * wall_s, 1.0)}"]
     return summary, run_distill(resolved, baseline_overrides)
 

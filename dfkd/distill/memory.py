@@ -6,6 +6,7 @@ replaying them costs no generator or teacher pass) lets the student revisit them
 memory is a ring buffer on the training device; sampling uses the game's RNG, so runs stay reproducible and
 resumable (the buffer is saved in checkpoints).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

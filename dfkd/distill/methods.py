@@ -13,6 +13,7 @@
   ``student_steps``.
 * ``noise`` -- the control: student updates on a fixed pool of random inputs; the generator is never trained.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -21,6 +21,7 @@ batch moments are all-reduced over the ranks (:mod:`dfkd.distributed.moments`), 
 each give the value and the gradient of one process with B samples. The other two are per-sample means, which
 DDP's gradient average already combines correctly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

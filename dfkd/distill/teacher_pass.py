@@ -7,6 +7,7 @@ several student steps (ZSKT), or a replay memory that stored the logits, hands i
 and the critic then runs no teacher forward. Nothing is cached by tensor identity and nothing on the module
 is switched on or off from outside a forward.
 """
+
 from __future__ import annotations
 
 import functools
@@ -81,9 +82,11 @@ class FrozenTeacher(nn.Module):
         """The teacher pass on ``x``; ``bn_statistics=False`` skips the BN statistics even when configured (for
         passes whose statistics no one reads, e.g. those reused by student-only steps)."""
         records: list[BatchNormStatistics] | None = [] if self.bn_statistics and bn_statistics else None
-        hooks = [] if records is None else [
-            layer.register_forward_hook(functools.partial(_record, records)) for layer in self._bn_layers
-        ]
+        hooks = (
+            []
+            if records is None
+            else [layer.register_forward_hook(functools.partial(_record, records)) for layer in self._bn_layers]
+        )
         try:
             if self.features:
                 logits, features = self.network.forward_with_features(x)  # type: ignore[operator]

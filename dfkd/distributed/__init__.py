@@ -11,6 +11,7 @@
 
 Without ``WORLD_SIZE`` > 1 every helper is the single-process identity.
 """
+
 from dfkd.distributed.collectives import any_rank, barrier, from_main, gather_objects, run_on_main, sum_over_ranks
 from dfkd.distributed.context import (
     active,

@@ -5,6 +5,7 @@ GLOBAL batch size); each step rank r takes the r-th of N equal, contiguous slice
 N ranks together see exactly the batches a single process sees, without overlap. Augmentation (crop, flip)
 is drawn from a per-rank generator, which keeps the shared permutation stream identical on every rank.
 """
+
 from __future__ import annotations
 
 from typing import Any

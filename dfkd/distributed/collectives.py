@@ -3,6 +3,7 @@
 Every function here is a no-op (or the plain single-process computation) without a process group, and must
 otherwise be called by every rank at the same point of the program.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

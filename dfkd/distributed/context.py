@@ -11,6 +11,7 @@ touch the accelerator.
 Processes other than rank 0 get no progress bar and a silent ``stdout`` (their banners would repeat rank
 0's); errors still reach ``stderr``.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -5,6 +5,7 @@ per step, and DDP averages the gradients, so the update is the one a single proc
 batch (for losses that are means over samples, and up to BatchNorm in training mode, which normalises each
 process's share on its own unless ``run.sync_batchnorm``).
 """
+
 from __future__ import annotations
 
 import torch

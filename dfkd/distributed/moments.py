@@ -7,6 +7,7 @@ value -- and, with DDP's gradient average, the same gradient -- as one process w
 hold the same number of samples (the batch is split evenly; see :func:`dfkd.distributed.local_batch`).
 Without a process group they are the plain single-process computations.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,9 +38,7 @@ def batch_moments(inputs: Sequence[Tensor]) -> list[tuple[Tensor, Tensor]]:
     sizes = [x.shape[1] for x in xs]
     sums = sum_over_ranks(torch.cat([x.sum(dim=_channel_dims(x)) for x in xs])).split(sizes)
     means = [s / n for s, n in zip(sums, counts, strict=True)]
-    deviations = [
-        (_per_channel(x) - mean[:, None]).square().sum(dim=1) for x, mean in zip(xs, means, strict=True)
-    ]
+    deviations = [(_per_channel(x) - mean[:, None]).square().sum(dim=1) for x, mean in zip(xs, means, strict=True)]
     squares = sum_over_ranks(torch.cat(deviations)).split(sizes)
     return [(mean, sq / n) for mean, sq, n in zip(means, squares, counts, strict=True)]
 

@@ -5,6 +5,7 @@ grid is drawn, with a seed derived from ``(seed, rank)``: the grid is the single
 ranks draw the same codes. Checkpoints (written by rank 0) keep every rank's generator state, gathered at
 save time. Without a process group nothing changes: same stream, same checkpoint format.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ others hold a :class:`FollowerRunDir` so that the shared training loop needs no 
 write. Reading (e.g. ``checkpoints/last.pt`` when resuming) uses the real files, so the run directory must be
 visible to every process (one machine, or a shared file system across machines).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

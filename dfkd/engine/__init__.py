@@ -5,6 +5,7 @@ Typical use::
     engine = AdversarialEngine(G, D, objective, opt_G, opt_D)
     stats = engine.one_stage_step(AdversarialBatch(z=z, real=x))
 """
+
 from dfkd.engine.coupling import (
     CouplingError,
     CouplingWarning,

@@ -9,6 +9,7 @@ pooling are per-sample.
 Projects with other coupling layers (minibatch-stddev, batch attention) register them with
 :func:`register_coupling_layer`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ function of the outputs works, including losses that are not separable per sampl
 They are computed in float32 (float64 when the model runs in float64) with autocast disabled, whatever
 precision the networks use.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,9 +48,7 @@ def output_derivatives(objective: Objective, y_real: Tensor | None, y_fake: Tens
     with torch.enable_grad(), torch.autocast(yf.device.type, enabled=False):
         critic_loss, generator_loss = objective.losses(yr, yf)
         wrt = [yf] if yr is None else [yf, yr]
-        d_critic = torch.autograd.grad(
-            critic_loss, wrt, allow_unused=True, materialize_grads=True, retain_graph=True
-        )
+        d_critic = torch.autograd.grad(critic_loss, wrt, allow_unused=True, materialize_grads=True, retain_graph=True)
         (d_generator,) = torch.autograd.grad(generator_loss, [yf], allow_unused=True, materialize_grads=True)
     return OutputDerivatives(
         critic_loss=critic_loss.detach(),

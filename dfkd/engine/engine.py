@@ -20,6 +20,7 @@ except that by default the engine reads its skip counter after each update to ra
 :class:`~dfkd.engine.safety.NonFiniteError` at once; training loops set ``EngineConfig(skip_check="caller")`` and
 call :meth:`AdversarialEngine.check_skips` when they synchronise anyway (when they log).
 """
+
 from __future__ import annotations
 
 import contextlib

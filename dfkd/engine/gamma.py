@@ -20,6 +20,7 @@ leakage enormously. For such critics the engine uses the "drop" guard instead: s
 below 2^-8 of the batch's largest get gamma = 0 (no generator gradient), and the critic's gradient stays
 exactly that of L_D.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -103,4 +104,3 @@ def asymmetric_scales(
     overflow = ~gamma.isfinite()
     gamma = torch.where(overflow, torch.zeros_like(gamma), gamma)
     return RouteScales(cotangent=cotangent, gamma=gamma, guarded=weak | overflow)
-

@@ -12,6 +12,7 @@ critic, dL_G/dy_fake the generator. L_G's dependence on real outputs (relativist
 differentiated, so it cannot flow into the critic. Losses that couple samples inside the loss (relativistic,
 FisherGAN's batch moments) are handled exactly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ generator's is that of L_G through the critic with the critic held fixed. Both p
 sequence of a one-stage step (generator, real batch, fake batch) from the same buffer state, so stateful
 layers (spectral-norm power iteration, BatchNorm running statistics) see what the one-stage step saw.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -8,6 +8,7 @@ The scale is only known after the forward pass (it depends on the critic's outpu
 its own :class:`GradientRouter`, attaches it in the forward pass and sets the scale before calling backward.
 There is no global or class-level state.
 """
+
 from __future__ import annotations
 
 import torch

@@ -14,6 +14,7 @@ are restored. The decision is a 0-dim boolean tensor on the device (the "skip fl
   :meth:`SkipCounter.check` (a training session checks at every logged row and checkpoint). Skipped updates
   change nothing, so a late check loses nothing but the rounds in between.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

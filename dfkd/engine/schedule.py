@@ -4,6 +4,7 @@
 draws its batch (for a joint two-stage step, after both of its halves). Games use it for state that must follow
 every critic update, such as FisherGAN's Lagrange multiplier.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,6 +1,7 @@
 """What one engine update reports. Values stay tensors on the device: nothing here synchronises with the host,
 except the properties documented as reading a value (``skipped``, ``skip_reason``, ``guarded_count``), which are
 for tests and interactive use, never for the training loop."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -117,8 +118,14 @@ def _combine(values: list[Scalar], summed: bool) -> Scalar:
         numbers = [float(v) for v in values]
         return sum(numbers) if summed else sum(numbers) / len(numbers)
     reference = tensors[0]
-    stacked = torch.stack([torch.as_tensor(v, device=reference.device).reshape(()).to(reference.dtype)
-                           if not isinstance(v, Tensor) else v.reshape(()) for v in values])
+    stacked = torch.stack(
+        [
+            torch.as_tensor(v, device=reference.device).reshape(()).to(reference.dtype)
+            if not isinstance(v, Tensor)
+            else v.reshape(())
+            for v in values
+        ]
+    )
     if summed:
         return stacked.sum()
     if not stacked.is_floating_point():

@@ -3,6 +3,7 @@
 Defaults follow the one-stage GAN paper (DCGAN networks, GroupNorm in the critic, Adam 2e-4 with betas
 (0.5, 0.999), batch 128, nz 100, N(0, 0.02) init). The variants in ``recipes/gan/`` set only what differs.
 """
+
 from __future__ import annotations
 
 import inspect

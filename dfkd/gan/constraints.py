@@ -5,6 +5,7 @@ Penalties are added to L_D by the engine, on detached fakes, in both stages (``c
 a post-step hook on the critic's optimiser, so it also runs between the two halves of a two-stage step (the
 generator then sees the clipped critic, as in the original algorithm) and after each of k critic steps.
 """
+
 from __future__ import annotations
 
 import functools

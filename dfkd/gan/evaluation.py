@@ -5,6 +5,7 @@ the message of :mod:`dfkd.metrics.inception`) and gets the real-image features f
 Every evaluation scores the same latent codes (a generator seeded with :data:`EVAL_SEED`), so numbers of
 different steps are comparable; the generator runs in eval mode (BatchNorm running statistics).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -43,13 +44,9 @@ def sample_counts(fid: FidSection, device: torch.device, available: int) -> tupl
 class GanEvaluator:
     """Scores a generator with FID/KID against fixed real features."""
 
-    def __init__(
-        self, extractor: FeatureExtractor, real_features: Tensor, fid: FidSection, num_samples: int
-    ) -> None:
+    def __init__(self, extractor: FeatureExtractor, real_features: Tensor, fid: FidSection, num_samples: int) -> None:
         self.extractor = extractor
-        self.quality = ImageQuality(
-            real_features, kid_subsets=fid.kid_subsets, kid_subset_size=fid.kid_subset_size
-        )
+        self.quality = ImageQuality(real_features, kid_subsets=fid.kid_subsets, kid_subset_size=fid.kid_subset_size)
         self.num_samples = num_samples
         self.num_real = int(real_features.shape[0])
         self.batch_size = fid.batch_size

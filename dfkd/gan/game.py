@@ -10,6 +10,7 @@ A round never makes the host wait for the device: statistics are returned as dev
 them when it logs), and the engine's limit on consecutive skipped updates is checked by :meth:`GanGame.check`,
 which the session calls whenever it logs or checkpoints.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

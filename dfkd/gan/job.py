@@ -4,6 +4,7 @@ Every run writes ``runs/<name>/``: ``recipe.yaml`` (resolved), ``metrics.jsonl``
 ``images/samples_<step>.png`` (fixed-z grids), ``checkpoints/last.pt`` and ``best.pt`` (lowest FID; full state,
 resumable, readable by ``dfkd sample``) and ``summary.json``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -170,8 +171,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         parts.append(f"last losses: critic {summary['critic_loss']:.4g}, generator {summary['generator_loss']:.4g}")
     if "fid" in summary:
         note = "" if summary.get("fid_comparable") else f" [{summary.get('fid_extractor')}: not comparable]"
-        parts.append(f"FID {summary['fid']:.4g} (best {summary.get('fid_best', float('nan')):.4g}), "
-                     f"KID {summary['kid']:.4g} +- {summary.get('kid_std', float('nan')):.2g}{note}")
+        parts.append(
+            f"FID {summary['fid']:.4g} (best {summary.get('fid_best', float('nan')):.4g}), "
+            f"KID {summary['kid']:.4g} +- {summary.get('kid_std', float('nan')):.2g}{note}"
+        )
     if summary.get("skipped_steps"):
         parts.append(f"skipped (non-finite) updates: {summary['skipped_steps']}")
     parts.append(f"run directory: {summary['run_dir']}")

@@ -8,6 +8,7 @@ objective with the current lam, and is saved in checkpoints. lam stays a float64
 checkpoints (a skipped critic update leaves it unchanged, decided on the device): no host synchronisation. Which
 losses carry state is a registry (:data:`LOSS_STATES`); every other loss gets :class:`FixedLoss`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

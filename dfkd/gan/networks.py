@@ -1,4 +1,5 @@
 """The generator and critic of a GAN recipe, and the generator's description stored with checkpoints."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """``dfkd sample``: rebuild a GAN generator from a checkpoint and write an image grid."""
+
 from __future__ import annotations
 
 import math

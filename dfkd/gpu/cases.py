@@ -1,4 +1,5 @@
 """The rounds the GPU check runs: every distillation method and every GAN variant, in every precision."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -14,6 +14,7 @@ Results go to ``DIR/results.json`` and ``DIR/report.md``, rewritten after each p
 check still leaves what it measured. Exit status 0 when everything ran, no round synchronised and the
 two-process check (if run) passed; 1 otherwise. ``--smoke``: the same recipes with tiny networks, for a CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -174,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and report.md")
     parser.add_argument("--smoke", action="store_true", help="tiny networks, for a CPU (seconds)")
     parser.add_argument("--compile", action="store_true", help="also time bf16 rounds with run.compile=true")
-    parser.add_argument("--time-limit", type=float, default=None, metavar="S",
-                        help="skip the parts not started after S seconds (their absence counts as a problem)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="skip the parts not started after S seconds (their absence counts as a problem)",
+    )
     args = parser.parse_args(argv)
     results = run_check(args.out, smoke=args.smoke, compile=args.compile, time_limit=args.time_limit)
     for line in results["problems"]:

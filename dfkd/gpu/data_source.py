@@ -3,6 +3,7 @@
 :func:`resolve_data` turns the DATA argument into the recipe keys ``data.name`` / ``data.root`` that both the
 teacher and the distillation use, so that they train and test on the same version of the images.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -1,5 +1,6 @@
 """A small folder of random images in ImageFolder layout: real-image input for checks that measure cost, not
 quality (GAN rounds in the GPU check, the reproduction's smoke mode)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """What the GPU check runs: the full profile (CIFAR-10 recipes, ResNet-34 -> ResNet-18 at batch 256) for one
 GPU and the smoke profile (the same recipes with tiny networks) for a CPU in seconds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

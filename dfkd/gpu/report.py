@@ -1,4 +1,5 @@
 """The GPU check's results as markdown (``report.md`` beside ``results.json``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +22,7 @@ def _rounds(rows: list[dict[str, Any]], precisions: list[str]) -> list[str]:
     lines = [
         "## Host synchronisations in one steady-state round",
         "",
-        "`torch.cuda.set_sync_debug_mode(\"warn\")` around one round after the warm-up rounds (n/a: not a GPU).",
+        '`torch.cuda.set_sync_debug_mode("warn")` around one round after the warm-up rounds (n/a: not a GPU).',
         "",
         "| kind | case | " + " | ".join(precisions) + " |",
         "|---|---|" + "---:|" * len(precisions),
@@ -54,11 +55,15 @@ def _throughput(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Throughput: one-stage vs DFAD",
         "",
-        ("`dfkd bench distill`: rounds timed side by side; predicted: from the measured cost of each network pass; "
-         "engine overhead: against a minimal hand-written loop on the same networks, in the same precision."),
+        (
+            "`dfkd bench distill`: rounds timed side by side; predicted: from the measured cost of each network pass; "
+            "engine overhead: against a minimal hand-written loop on the same networks, in the same precision."
+        ),
         "",
-        ("| setting | onestage images/s | dfad images/s | onestage / dfad | predicted | onestage engine overhead "
-         "| dfad engine overhead |"),
+        (
+            "| setting | onestage images/s | dfad images/s | onestage / dfad | predicted | onestage engine overhead "
+            "| dfad engine overhead |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:

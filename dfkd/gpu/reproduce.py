@@ -16,6 +16,7 @@
 ``--smoke``: the same steps with tiny networks and a few seconds of budget, for a CPU. Exit status 0 on
 success, 3 when ``dfkd compare`` is not available (the teacher's results are written nonetheless).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -190,7 +191,7 @@ def reproduce(args: argparse.Namespace) -> int:
     timings["calibration_s"] = time.perf_counter() - clock
     budget = compare_budget(args.total_seconds, time.time() - started, plan, args.budget_seconds)
     overrides = [*shared, *schedule(budget, seconds_per_round, plan)]
-    results.update(seconds_per_round=seconds_per_round, budget_s=budget, schedule=overrides[len(shared):])
+    results.update(seconds_per_round=seconds_per_round, budget_s=budget, schedule=overrides[len(shared) :])
     print(f"rounds: {', '.join(f'{m} {s * 1e3:.1f} ms' for m, s in seconds_per_round.items())}; "
           f"{budget:.0f} s per method; {overrides[len(shared)]}", flush=True)  # fmt: skip
 
@@ -226,12 +227,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny networks and budgets, for a CPU (seconds)")
     parser.add_argument("--work", help="scratch folder (default: a new temporary folder)")
     parser.add_argument("--teacher-epochs", type=int, default=None, help="override the recipe's 15 epochs")
-    parser.add_argument("--budget-seconds", type=float, default=None,
-                        help="training seconds per method (default: what --total-seconds leaves)")
-    parser.add_argument("--total-seconds", type=float, default=510.0,
-                        help="time for everything, from --started-at (default 510: 9 minutes with a margin)")
-    parser.add_argument("--started-at", type=float, default=None, help="epoch seconds the run started at "
-                        "(the shell script passes its own start, so that the install counts)")
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=None,
+        help="training seconds per method (default: what --total-seconds leaves)",
+    )
+    parser.add_argument(
+        "--total-seconds",
+        type=float,
+        default=510.0,
+        help="time for everything, from --started-at (default 510: 9 minutes with a margin)",
+    )
+    parser.add_argument(
+        "--started-at",
+        type=float,
+        default=None,
+        help="epoch seconds the run started at (the shell script passes its own start, so that the install counts)",
+    )
     args = parser.parse_args(argv)
     from dfkd.cli._errors import user_error_line
 

@@ -6,6 +6,7 @@ A round that never synchronises lets the host queue the next kernels while the G
 autotuning, allocator growth, lazy state) are not counted. Each synchronising call is attributed to the
 innermost dfkd source line on the stack (or the innermost line at all, when dfkd is not on it).
 """
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ methods measured side by side in interleaved blocks, their ratio and the one pre
 network pass, and each method's engine overhead against the minimal hand-written loop doing the same passes on
 the same networks in the same precision (:mod:`dfkd.diagnostics.hand_loop`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -5,6 +5,7 @@ one process training on the whole batch (computed here in float64 on the CPU).
 The networks are small and batch-independent (no BatchNorm: per-rank batch statistics would differ from the
 full batch's by design), float32, with TF32 off so that the comparison is tight.
 """
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """Loss catalog: GAN losses and distillation objectives (registries of pure functions)."""
+
 from dfkd.losses import distill, gan  # noqa: F401  (registration)
 from dfkd.losses.distill import DISCREPANCIES
 from dfkd.losses.penalties import gradient_penalty, r1_penalty

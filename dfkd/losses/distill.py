@@ -5,6 +5,7 @@ sample i is a discrepancy d_i >= 0 between their predictions. The student (the c
 minimises f(d), the generator minimises h(d). With h = -f the objective is symmetric (gamma = -1) and the
 one-stage update is exact even with the student's train-mode BatchNorm.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

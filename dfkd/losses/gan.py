@@ -5,6 +5,7 @@ gamma = (dL_G/dy) / (dL_D^f/dy) is listed for each; the engine computes it by au
 closed forms. CGAN and SNGAN are architectures (conditional networks, spectral-norm critic) that reuse
 these losses.
 """
+
 from __future__ import annotations
 
 import torch.nn.functional as F

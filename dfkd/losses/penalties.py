@@ -3,6 +3,7 @@
 Each has the engine's penalty signature ``penalty(critic, batch, fake_detached) -> scalar``; bind the weight
 with :func:`functools.partial`.
 """
+
 from __future__ import annotations
 
 import torch

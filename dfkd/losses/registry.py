@@ -8,6 +8,7 @@ one function and one decorator line::
     def hinge(y_real, y_fake):
         return F.relu(1 - y_real).mean() + F.relu(1 + y_fake).mean(), -y_fake.mean()
 """
+
 from __future__ import annotations
 
 import functools

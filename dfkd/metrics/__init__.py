@@ -1,5 +1,6 @@
 """Image-quality metrics: FID and KID through torchmetrics, with swappable feature extractors and a cache of
 real-image features. See :mod:`dfkd.metrics.extractors` for the extractor names a recipe may use."""
+
 from dfkd.metrics import inception  # noqa: F401  (registers "inception")
 from dfkd.metrics.cache import RealFeatureKey, load_or_compute
 from dfkd.metrics.errors import ExtractorWeightsError

@@ -4,6 +4,7 @@ Features (not just their mean and covariance) are stored, so both FID (moments) 
 be computed from one file. Files are ``<cache_dir>/<key>.pt`` holding ``{"key": dict, "features": Tensor}``,
 written atomically and read with ``weights_only=True``; a file whose key does not match is recomputed.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Errors of the image-quality metrics."""
+
 from __future__ import annotations
 
 

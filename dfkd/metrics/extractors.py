@@ -14,6 +14,7 @@ features ``(B, num_features)``. It never trains and never needs gradients. Names
 Add your own with :func:`register_extractor`; or hand any :class:`FeatureExtractor` module to
 :class:`dfkd.metrics.quality.ImageQuality` directly.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ path) and in the torch hub cache (``<torch hub dir>/checkpoints/<INCEPTION_FILE>
 would download them). When they are in neither place the error says where to put them and where to fetch them;
 with ``fid.download=true`` torch-fidelity fetches them into the hub cache instead.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -97,5 +98,6 @@ def _inception(options: ExtractorOptions) -> FeatureExtractor:
     try:  # fid.download=true: torch-fidelity fetches the file into the hub cache
         return InceptionFeatures(None)
     except Exception as exc:  # no network, proxy, disk: one actionable error
-        raise ExtractorWeightsError(f"download failed ({type(exc).__name__}: {exc}). "
-                                    f"{missing_weights_message([hub_weights_path()])}") from exc
+        raise ExtractorWeightsError(
+            f"download failed ({type(exc).__name__}: {exc}). {missing_weights_message([hub_weights_path()])}"
+        ) from exc

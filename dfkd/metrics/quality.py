@@ -6,6 +6,7 @@ scored against them. torchmetrics does all the statistics: its ``FrechetInceptio
 already extracted, in batches, by the chosen extractor. Images enter as uint8: generated images in [-1, 1] are
 quantised like a saved PNG (:func:`tanh_to_uint8`).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -60,9 +61,7 @@ class ImageQuality:
     (torchmetrics accumulates FID moments in float64; KID's features are promoted here).
     """
 
-    def __init__(
-        self, real_features: Tensor, *, kid_subsets: int = 100, kid_subset_size: int = 1000
-    ) -> None:
+    def __init__(self, real_features: Tensor, *, kid_subsets: int = 100, kid_subset_size: int = 1000) -> None:
         if real_features.dim() != 2 or real_features.shape[0] < 2:
             raise ValueError(f"ImageQuality: expected real features (N >= 2, D), got {tuple(real_features.shape)}")
         self.real_features = real_features.double()
@@ -88,7 +87,9 @@ class ImageQuality:
         with warnings.catch_warnings():  # "will save all extracted features": that is what it is for here
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
             kid = KernelInceptionDistance(
-                feature=PrecomputedFeatures(self.num_features), subsets=self.kid_subsets, subset_size=subset,
+                feature=PrecomputedFeatures(self.num_features),
+                subsets=self.kid_subsets,
+                subset_size=subset,
                 sync_on_compute=False,
             )
         kid.update(self.real_features, real=True)

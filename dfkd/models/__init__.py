@@ -6,6 +6,7 @@ the data-free KD generators (``dfad_generator``, ``zskt_generator``) and the DCG
 ``dcgan_critic``). Build any of them -- or any timm model -- with :func:`create_model`. Every classifier here
 implements ``forward_with_features(x) -> (logits, block-group outputs)`` (:class:`SupportsFeatures`).
 """
+
 from __future__ import annotations
 
 from . import dcgan, generators, resnet_cifar, simple_cnn, wide_resnet

@@ -12,6 +12,7 @@ does not take, of the wrong type (checked against its constructor's annotations,
 that its constructor refuses raise a :class:`ModelArgumentError` naming the model and the argument;
 :func:`check_model_kwargs` runs the same checks without building anything (recipe validation uses it).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -42,9 +43,7 @@ __all__ = [
 # Keyword arguments timm.create_model adds for every entrypoint; none of them means anything to a dfkd class.
 _TIMM_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir", "pretrained_model_args")
 
-_NO_WEIGHTS = (
-    "dfkd models have no pretrained weights; train a teacher with `dfkd train-teacher` or load a checkpoint"
-)
+_NO_WEIGHTS = "dfkd models have no pretrained weights; train a teacher with `dfkd train-teacher` or load a checkpoint"
 
 _DFKD_MODELS: set[str] = set()
 
@@ -157,7 +156,9 @@ def _typed_kwargs(cls: type[nn.Module], name: str, kwargs: Mapping[str, Any]) ->
             ) from None
         if isinstance(checked, float) and not math.isfinite(checked):
             raise ModelArgumentError(
-                f"{name}: keyword argument '{key}': expected a finite number, got {value!r}", key, "a finite number",
+                f"{name}: keyword argument '{key}': expected a finite number, got {value!r}",
+                key,
+                "a finite number",
                 value,
             )
         out[key] = checked

@@ -21,6 +21,7 @@ one-stage update needs for asymmetric losses.
 Init (:func:`dcgan_init_`): conv/linear weights N(0, 0.02), norm weights N(1, 0.02), biases 0; the critic's
 projection embedding N(0, 0.02) like the linear head.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,15 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ._factory import build_model, register_dfkd_model
 
-__all__ = ["CRITIC_NORMS", "CriticNorm", "DCGANCritic", "DCGANGenerator", "dcgan_critic", "dcgan_generator",
-           "dcgan_init_"]
+__all__ = [
+    "CRITIC_NORMS",
+    "CriticNorm",
+    "DCGANCritic",
+    "DCGANGenerator",
+    "dcgan_critic",
+    "dcgan_generator",
+    "dcgan_init_",
+]
 
 
 @dataclass(frozen=True)

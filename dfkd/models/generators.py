@@ -13,6 +13,7 @@ The output feeds teacher and student directly (it lives in their normalised inpu
 Both are unconditional: ``num_classes`` may be passed as 0/None (e.g. by generic recipe code) and is rejected
 otherwise.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -9,6 +9,7 @@ global average pooling -> Linear(512, classes). Convolutions use Kaiming-normal 
 ``forward_with_features`` returns the four stage outputs (after each stage's last block ReLU), the maps that
 attention transfer uses for ResNet34 -> ResNet18.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

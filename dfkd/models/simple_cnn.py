@@ -9,6 +9,7 @@ student train on a toy task in seconds.
 
 ``forward_with_features`` returns the output of each stage (resolution 32 / 2**(i+1)).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,6 +10,7 @@ convolutions, BN weight 1 / bias 0, linear bias 0. WRN-16-1 has 175,066 paramete
 ``forward_with_features`` returns, as ZSKT does for attention transfer, the raw output of each of the three groups
 (the residual sum of its last block, *before* the next block's -- or the final -- BN-ReLU).
 """
+
 from __future__ import annotations
 
 from typing import Any

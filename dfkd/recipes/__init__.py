@@ -1,4 +1,5 @@
 """Recipes shipped inside the package (so they work from any install): the quick-start ones."""
+
 from __future__ import annotations
 
 from importlib.resources import files

@@ -6,6 +6,7 @@ rename itself survives a power cut. If writing fails, the temporary file is remo
 A process killed mid-write (SIGKILL, power cut) cannot remove its temporary file: :func:`remove_stale_temporaries`
 deletes such leftovers when the directory's owner starts again.
 """
+
 from __future__ import annotations
 
 import contextlib

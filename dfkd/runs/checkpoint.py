@@ -8,6 +8,7 @@ Nothing non-finite is ever written: :func:`save_checkpoint` refuses a state with
 tensor (weights, BatchNorm statistics, optimiser moments, ...) and leaves the previous file in place, so a
 diverged run cannot replace its last good checkpoint or export.
 """
+
 from __future__ import annotations
 
 import random

@@ -7,6 +7,7 @@ applies command-line overrides and refuses changes other than the ``changeable``
 steps). A new run never overwrites an old one: when ``runs/<name>`` already holds a run, the new one becomes
 ``runs/<name>-2`` (``-3``, ...).
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ Layout of ``<root>/<name>/``::
     tb/                     TensorBoard event files
     images/                 PNG grids, ``<tag>_<step>.png``
 """
+
 from __future__ import annotations
 
 import io
@@ -50,8 +51,9 @@ def to_floats(values: list[torch.Tensor]) -> list[float]:
     for by_dtype in groups.values():
         wide = torch.float64 if torch.float64 in by_dtype else torch.float32
         order = [i for indices in by_dtype.values() for i in indices]
-        gathered = torch.cat([torch.stack([values[i].reshape(()) for i in indices]).to(wide)
-                              for indices in by_dtype.values()])
+        gathered = torch.cat(
+            [torch.stack([values[i].reshape(()) for i in indices]).to(wide) for indices in by_dtype.values()]
+        )
         for i, number in zip(order, gathered.tolist(), strict=True):
             out[i] = float(number)
     return out

@@ -40,6 +40,7 @@ after it; on CPU the resumed run is bit-identical to an uninterrupted one. Check
 is refused, and so is resuming with fewer ``steps`` than the run has already done. Temporary files left by
 checkpoint writes that were killed mid-way are deleted when a session starts.
 """
+
 from __future__ import annotations
 
 import json
@@ -321,9 +322,7 @@ class _Session:
                 "choose another run name"
             )
         disable = os.environ.get("DFKD_NO_PROGRESS") == "1" or not sys.stderr.isatty()
-        self.bar = tqdm(
-            total=self.cfg.steps, initial=self.state.step, unit="step", dynamic_ncols=True, disable=disable
-        )
+        self.bar = tqdm(total=self.cfg.steps, initial=self.state.step, unit="step", dynamic_ncols=True, disable=disable)
 
     def checkpoint(self, path: Path) -> None:
         """Write the full state to ``path`` (refused, with NonFiniteError, if any floating tensor is not finite)."""

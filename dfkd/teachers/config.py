@@ -1,5 +1,6 @@
 """The teacher-training recipe schema (``dfkd train-teacher``). With no recipe, the packaged quick-start
 teacher recipe (``dfkd/recipes/quickstart-teacher.yaml``) is used."""
+
 from __future__ import annotations
 
 from typing import Any

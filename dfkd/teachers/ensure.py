@@ -1,5 +1,6 @@
 """Getting the teacher a job needs: load it (training it first where the recipe asks), and check it against the
 data it meets."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -37,8 +38,10 @@ def ensure_teacher(cfg: TeacherSection) -> tuple[nn.Module, TeacherInfo]:
         overrides = [f"output={path}"]
         recipe = load_recipe(TeacherRecipe, teacher_recipe, overrides)
         resume = interrupted_teacher_run(recipe)
-        print(f"{path} not found: training the teacher first ({teacher_recipe})"
-              + (f", continuing the interrupted run {resume}" if resume else ""))
+        print(
+            f"{path} not found: training the teacher first ({teacher_recipe})"
+            + (f", continuing the interrupted run {resume}" if resume else "")
+        )
         if resume:  # train it to its end, whatever time limit the interrupted run had
             trained, _ = train_teacher(None, ["logging.max_wall_s=null"], resume=resume)
         else:

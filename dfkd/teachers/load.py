@@ -10,6 +10,7 @@ Nothing read from a file is ever imported or called. The architecture is a dfkd 
 model's builder (never timm's weight-fetching arguments). ``package.module:callable`` is imported only when the
 user writes it (a recipe key or a command's flag), with the keyword arguments the user gives.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -32,8 +33,9 @@ PREFIXES = ("module.", "_orig_mod.")
 CLASSIFIER_HINTS = ("fc", "linear", "classifier", "head", "logits")
 
 # timm.create_model's own arguments fetch or read weights (pretrained, checkpoint_path, ...): never from a file.
-LOADER_KWARGS = tuple(name for name in inspect.signature(timm.create_model).parameters if name not in
-                      ("model_name", "kwargs"))
+LOADER_KWARGS = tuple(
+    name for name in inspect.signature(timm.create_model).parameters if name not in ("model_name", "kwargs")
+)
 
 
 class TeacherLoadError(ValueError):
@@ -250,11 +252,15 @@ def _fit(model: nn.Module, weights: Mapping[str, Tensor], arch: str, file: str, 
     if shapes:
         parts.append(f"{len(shapes)} shape mismatch(es), e.g. {shapes[:2]}")
     if missing or unexpected:
-        hint = (f"the weights were saved from another architecture: give the one they come from with {options.arch} "
-                f"(and {options.arch_kwargs})")
+        hint = (
+            f"the weights were saved from another architecture: give the one they come from with {options.arch} "
+            f"(and {options.arch_kwargs})"
+        )
     else:
-        hint = (f"the layers are those of {arch!r} with other sizes: give the keyword arguments (e.g. width, depth) "
-                f"the weights were saved with in {options.arch_kwargs}")
+        hint = (
+            f"the layers are those of {arch!r} with other sizes: give the keyword arguments (e.g. width, depth) "
+            f"the weights were saved with in {options.arch_kwargs}"
+        )
     raise TeacherLoadError(f"{file}: the weights do not fit architecture {arch!r}: " + "; ".join(parts) + f". {hint}")
 
 

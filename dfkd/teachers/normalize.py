@@ -1,4 +1,5 @@
 """The teacher's input normalisation as a module."""
+
 from __future__ import annotations
 
 import torch

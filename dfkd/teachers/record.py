@@ -9,6 +9,7 @@ loading such a file needs the user to name it, see :mod:`dfkd.teachers.load`), i
 number of classes, input size, input normalisation (mean/std), test accuracy, the dataset it was trained on
 and a sha256 of the weights, verified on load.
 """
+
 from __future__ import annotations
 
 import hashlib

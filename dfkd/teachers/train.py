@@ -5,6 +5,7 @@ The training split lives on the device as tensors (:class:`dfkd.data.TensorBatch
 epochs. At the end the teacher file records architecture, classes, input size, normalisation and the final
 (last-epoch, not test-selected) test accuracy.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -179,8 +180,10 @@ def train_teacher(
     summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     run.close()
     if summary.get("stopped") != "completed":  # a half-trained teacher must not pass for the real one
-        print(f"teacher training stopped at step {summary['steps']} of {game.total_steps} ({summary.get('stopped')}): "
-              f"{recipe.output} not written; continue with `dfkd train-teacher --resume {run.path}`")
+        print(
+            f"teacher training stopped at step {summary['steps']} of {game.total_steps} ({summary.get('stopped')}): "
+            f"{recipe.output} not written; continue with `dfkd train-teacher --resume {run.path}`"
+        )
         return None, summary
     info = TeacherInfo(
         arch=recipe.model.arch,
@@ -195,4 +198,3 @@ def train_teacher(
     info = from_main(lambda: save_teacher(recipe.output, game.model, info))  # rank 0 writes; all wait for it
     print(f"teacher test accuracy {info.accuracy:.4f} (last epoch) saved to {recipe.output}")
     return info, summary
-

@@ -1,4 +1,5 @@
 """The command line: parses, calls the library, prints user errors without a traceback."""
+
 from __future__ import annotations
 
 import errno
@@ -27,7 +28,10 @@ def test_audit_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) 
     keys = {"loss", "critic", "dtype", "rel_err_critic", "rel_err_generator", "exact_expected"}
     assert all(keys <= set(row) for row in rows)
     assert {(r["loss"], r["critic"]) for r in rows} == {
-        ("hinge", "gn"), ("hinge", "bn"), ("kd/adversarial", "student-gn"), ("kd/adversarial", "student-bn")
+        ("hinge", "gn"),
+        ("hinge", "bn"),
+        ("kd/adversarial", "student-gn"),
+        ("kd/adversarial", "student-bn"),
     }
     hinge_gn = next(r for r in rows if (r["loss"], r["critic"]) == ("hinge", "gn"))
     hinge_bn = next(r for r in rows if (r["loss"], r["critic"]) == ("hinge", "bn"))
@@ -42,8 +46,9 @@ def test_audit_table_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> No
     assert "unknown loss" in capsys.readouterr().err
 
 
-def test_distill_then_eval_the_exported_student(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_distill_then_eval_the_exported_student(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DFKD_NO_PROGRESS", "1")
     recipe = tiny_recipe(tmp_path, steps=2)
     assert main(["distill", str(recipe), "batch_size=4"]) == 0
@@ -109,8 +114,11 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     ],
 )
 def test_recipe_mistakes_are_one_line_and_leave_no_run_directory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    overrides: list[str], fragments: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    overrides: list[str],
+    fragments: list[str],
 ) -> None:
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # the same answer on a GPU machine
     recipe = tiny_recipe(tmp_path, steps=1)
@@ -121,8 +129,9 @@ def test_recipe_mistakes_are_one_line_and_leave_no_run_directory(
     assert not (tmp_path / "runs").exists()
 
 
-def test_argument_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_argument_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     line = one_line_error(capsys, ["audit", "--batch-size", "0"])
     assert line.startswith("dfkd audit: error: argument --batch-size: expected an integer >= 1, got '0'")
     assert "--n" in one_line_error(capsys, ["sample", "x.pt", "--n", "-3"])
@@ -145,8 +154,11 @@ def test_paths_under_a_regular_file_are_one_line(tmp_path: Path, capsys: pytest.
 
 @pytest.mark.parametrize(
     ("error", "phrase"),
-    [(errno.EROFS, "read-only file system"), (errno.ENOSPC, "no space left on device"),
-     (errno.ENOTDIR, "a part of this path is a file, not a directory")],
+    [
+        (errno.EROFS, "read-only file system"),
+        (errno.ENOSPC, "no space left on device"),
+        (errno.ENOTDIR, "a part of this path is a file, not a directory"),
+    ],
 )
 def test_file_system_errors_while_writing_are_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, error: int, phrase: str
@@ -160,8 +172,9 @@ def test_file_system_errors_while_writing_are_one_line(
     assert str(tmp_path / "runs" / "tiny" / "recipe.yaml") in line and phrase in line
 
 
-def test_a_read_only_run_root_is_refused_before_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_only_run_root_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_statvfs = os.statvfs
 
     class ReadOnly:

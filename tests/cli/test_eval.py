@@ -1,6 +1,7 @@
 """``dfkd eval``: its errors name its own flags, --mean/--std/--arch-kwargs, image folders of any image size.
 
 Tiny image folders stand in for datasets (building the generated ``shapes`` split takes seconds)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,16 +70,25 @@ def test_errors_name_the_commands_flags_not_recipe_keys(tmp_path: Path, capsys: 
 def test_bare_weights_with_flags_and_the_normalisation_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = str(_folder(tmp_path / "photos", [(32, 32)] * 10))
     torch.save(_model().state_dict(), tmp_path / "bare.pt")
-    argv = ["eval", str(tmp_path / "bare.pt"), "--data", data, "--arch", "simple_cnn",
-            "--arch-kwargs", "{width: 4, depth: 2}"]
+    argv = [
+        "eval",
+        str(tmp_path / "bare.pt"),
+        "--data",
+        data,
+        "--arch",
+        "simple_cnn",
+        "--arch-kwargs",
+        "{width: 4, depth: 2}",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "top-1 accuracy" in captured.out
     assert f"does not record its input mean / std: using {data}'s (pass --mean / --std" in captured.err
     assert main([*argv, "--mean", "0.5", "0.5", "0.5", "--std", "0.25", "0.25", "0.25"]) == 0
     assert "note" not in capsys.readouterr().err
-    result = evaluate_checkpoint(str(tmp_path / "bare.pt"), data, arch="simple_cnn", arch_kwargs=KWARGS,
-                                 mean=(0.5,) * 3, std=(0.25,) * 3)
+    result = evaluate_checkpoint(
+        str(tmp_path / "bare.pt"), data, arch="simple_cnn", arch_kwargs=KWARGS, mean=(0.5,) * 3, std=(0.25,) * 3
+    )
     assert result.info.mean == (0.5,) * 3 and result.info.std == (0.25,) * 3 and result.from_dataset == ()
     assert result.info.input_size == (3, 32, 32)  # bare weights: the data's
     recorded = evaluate_checkpoint(str(_teacher(tmp_path / "t.pt")), data)
@@ -91,8 +101,9 @@ def test_bad_arch_kwargs_are_an_argument_error(tmp_path: Path, capsys: pytest.Ca
     assert "--arch-kwargs: expected a mapping" in capsys.readouterr().err
 
 
-def test_an_image_folder_of_mixed_sizes_is_resized_to_the_checkpoints_input(tmp_path: Path,
-                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_image_folder_of_mixed_sizes_is_resized_to_the_checkpoints_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _folder(tmp_path / "photos", [(48, 48), (64, 40), (20, 30)] + [(32, 32)] * 7)
     teacher = _teacher(tmp_path / "t.pt")
     assert main(["eval", str(teacher), "--data", str(folder)]) == 0

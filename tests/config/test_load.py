@@ -1,4 +1,5 @@
 """Recipes: defaults, files, ``extends``, overrides, errors that name file + key + expectation, round trip."""
+
 from __future__ import annotations
 
 from pathlib import Path

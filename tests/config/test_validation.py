@@ -1,5 +1,6 @@
 """Recipe validation of the real schemas: every number finite and in range, names known, conflicts refused --
 each as one line naming the source, the key and what was expected."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """evaluate_accuracy: top-1 on a trivial model, normalisation hook, uint8 input, mode restoration."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Image folders through build_dataset: flat and split layouts, resizing, and errors for bad layouts."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Registered datasets: CIFAR-10 from a fake on-disk copy, missing-data and download errors, specs, names."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The procedural shapes dataset: determinism, balance, ranges, splits and its normalisation constants."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """TensorBatches: epochs, drop_last, exact resume (order and augmentation) and tensor-op augmentation."""
+
 from __future__ import annotations
 
 import io

@@ -1,5 +1,6 @@
 """The hand-written rounds (the yardstick of the engine's overhead) perform the same updates as the engine's rounds,
 in the run's precision."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The host-synchronisation counter counts every value read and cross-device copy, and nothing from torch.optim."""
+
 from __future__ import annotations
 
 import torch
@@ -22,7 +23,14 @@ def test_every_reading_call_is_counted() -> None:
             pass
         explicit_synchronize()
     assert syncs.calls == {
-        "item": 1, "__bool__": 2, "__float__": 1, "__int__": 1, "tolist": 1, "numpy": 1, "cpu": 1, "__index__": 1,
+        "item": 1,
+        "__bool__": 2,
+        "__float__": 1,
+        "__int__": 1,
+        "tolist": 1,
+        "numpy": 1,
+        "cpu": 1,
+        "__index__": 1,
         "synchronize": 1,
     }
     assert syncs.total == 10

@@ -1,4 +1,5 @@
 """Tiny teacher files and recipes for end-to-end distillation tests (seconds, not minutes)."""
+
 from __future__ import annotations
 
 from pathlib import Path

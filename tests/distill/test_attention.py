@@ -1,4 +1,5 @@
 """Attention transfer: beta * sum over block groups of the mean squared difference of attention maps."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The teacher + student critic: per-sample discrepancy, frozen teacher, precomputed teacher passes, BN statistics."""
+
 from __future__ import annotations
 
 import pytest

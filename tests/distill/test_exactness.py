@@ -1,5 +1,6 @@
 """One-stage distillation gradients equal two exact backward passes (float64), for the symmetric KD objectives
 even with the student's train-mode BatchNorm; generator priors join the backward exactly."""
+
 from __future__ import annotations
 
 import functools
@@ -87,7 +88,12 @@ def test_priors_with_an_asymmetric_objective_are_refused_in_one_stage() -> None:
     generator, critic = _setup("l1", "gn")
     asymmetric = KD_OBJECTIVES.get("log_adversarial").objective()
     objective = replace(asymmetric, generator_aux_loss=teacher_prior({"balance": 1.0}))
-    engine = AdversarialEngine(generator, critic, objective, torch.optim.SGD(generator.parameters(), 0.1),
-                               torch.optim.SGD(critic.student.parameters(), 0.1))
+    engine = AdversarialEngine(
+        generator,
+        critic,
+        objective,
+        torch.optim.SGD(generator.parameters(), 0.1),
+        torch.optim.SGD(critic.student.parameters(), 0.1),
+    )
     with pytest.raises(ValueError, match="symmetric"):
         engine.one_stage_step(AdversarialBatch(z=torch.randn(4, 8, dtype=F64)))

@@ -1,4 +1,5 @@
 """End-to-end distillation runs on tiny models: every method, the run layout, resume bit-exactness, errors."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,15 @@ def test_onestage_run_writes_the_documented_layout(recipe_factory, tmp_path: Pat
     run = Path(summary["run_dir"])
     assert REQUIRED_SUMMARY <= set(summary)
     assert summary["method"] == "onestage" and summary["steps"] == 4
-    for name in ("recipe.yaml", "metrics.jsonl", "summary.json", "checkpoints/last.pt", "checkpoints/best.pt",
-                 "student_last.pt", "student_best.pt"):
+    for name in (
+        "recipe.yaml",
+        "metrics.jsonl",
+        "summary.json",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+        "student_last.pt",
+        "student_best.pt",
+    ):
         assert (run / name).is_file(), name
     assert any((run / "tb").iterdir()) and any((run / "images").glob("*.png"))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -149,7 +157,6 @@ def test_an_interrupted_training_of_the_same_teacher_is_continued(
     assert wanted.is_file() and not (tmp_path / "runs" / "teacher-2").exists()
 
 
-
 def _flat(num_classes: int = 10) -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, num_classes))
 
@@ -158,8 +165,12 @@ def test_bn_prior_with_a_teacher_without_batchnorm_is_a_clear_error(recipe_facto
     from dfkd.teachers import TeacherLoadError
 
     torch.save(_flat().state_dict(), tmp_path / "flat.pt")  # bare weights of a user model without BatchNorm
-    teacher = {"checkpoint": str(tmp_path / "flat.pt"), "arch": "tests.distill.test_job:_flat",
-               "mean": [0.5] * 3, "std": [0.25] * 3}
+    teacher = {
+        "checkpoint": str(tmp_path / "flat.pt"),
+        "arch": "tests.distill.test_job:_flat",
+        "mean": [0.5] * 3,
+        "std": [0.25] * 3,
+    }
     recipe = recipe_factory(teacher=teacher, loss={"priors": {"bn": 1.0}})
     with pytest.raises(TeacherLoadError, match=r"flat.pt: the teacher has no BatchNorm layers .*loss.priors.bn=0"):
         run_distill(str(recipe))

@@ -1,5 +1,6 @@
 """`dfkd distill` run lifecycle: what --resume refuses, learning-rate schedules of extended runs and of the noise
 control, non-finite students never exported, replay memory across a resume."""
+
 from __future__ import annotations
 
 import json

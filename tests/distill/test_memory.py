@@ -1,4 +1,5 @@
 """The replay memory: a ring buffer that comes back on its own device after a resume."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """What a distillation round costs in teacher forwards, counted through the real method path
 (DistillGame.train_step), and that reusing the teacher's outputs changes no number."""
+
 from __future__ import annotations
 
 import pytest

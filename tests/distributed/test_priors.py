@@ -2,6 +2,7 @@
 sharded real data. The BN-statistics and class-balance priors all-reduce their batch moments, so 2 ranks x B/2
 samples give the update of 1 process x B; the per-sample critic (no BatchNorm in the student) needs only DDP.
 """
+
 from __future__ import annotations
 
 import copy

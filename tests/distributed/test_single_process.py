@@ -1,4 +1,5 @@
 """Without torchrun every distributed helper is the single-process identity; rank 0's followers write nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_helpers_are_identities() -> None:
 
 def test_moments_are_the_plain_ones() -> None:
     x = torch.randn(6, 3, 4, 4)
-    (mean, var), = batch_moments([x])
+    ((mean, var),) = batch_moments([x])
     expected_var, expected_mean = torch.var_mean(x, dim=[0, 2, 3], unbiased=False)
     assert torch.equal(mean, expected_mean) and torch.equal(var, expected_var)
     probs = torch.rand(5, 4)

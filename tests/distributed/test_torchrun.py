@@ -1,5 +1,6 @@
 """`torchrun --standalone --nproc_per_node=2 -m dfkd distill|gan|train-teacher` on CPU (Gloo), tiny settings:
 one run directory, one metrics row per step, ``world_size`` 2 in the summary, a teacher trained once, resume."""
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,17 @@ def test_distill_trains_the_missing_teacher_once_and_resumes(tmp_path: Path) -> 
 def test_gan_runs_once_per_step_and_resumes(tmp_path: Path) -> None:
     data = write_blob_folder(tmp_path / "blobs")
     recipe = REPO / "recipes" / "gan" / "cifar10" / "dcgan-sym-one.yaml"
-    fid = ["fid.enabled=true", "fid.extractor=pixels:4", "fid.num_samples=32", "fid.num_real=40", "fid.every=2",
-           "fid.kid_subsets=5", "fid.kid_subset_size=16", "fid.batch_size=16", f"fid.cache_dir={tmp_path / 'cache'}"]
+    fid = [
+        "fid.enabled=true",
+        "fid.extractor=pixels:4",
+        "fid.num_samples=32",
+        "fid.num_real=40",
+        "fid.every=2",
+        "fid.kid_subsets=5",
+        "fid.kid_subset_size=16",
+        "fid.batch_size=16",
+        f"fid.cache_dir={tmp_path / 'cache'}",
+    ]
     settings = [*TINY, *fid, f"data.name={data}", "train.steps=3", f"run.root={tmp_path / 'runs'}", "run.name=gan",
                 "logging.checkpoint_every=1"]  # fmt: skip
     torchrun("gan", str(recipe), *settings, cwd=tmp_path)

@@ -1,4 +1,5 @@
 """Tiny networks and utilities shared by the engine tests."""
+
 from __future__ import annotations
 
 import torch

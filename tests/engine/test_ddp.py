@@ -1,4 +1,5 @@
 """The one-stage step under DistributedDataParallel (2 CPU processes, gloo) equals the full-batch step."""
+
 from __future__ import annotations
 
 import copy

@@ -1,5 +1,6 @@
 """Skips decided on the device: fused optimisers masked with found_inf, buffers restored with torch.where, the
 consecutive-skip limit enforced when the caller checks -- and none of it synchronises with the host."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,12 @@ def _fused_engine(name: str = "wgan", norm: str = "gn", optimizer: str = "adam",
         "sgd": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, fused=True),
     }[optimizer]
     engine = AdversarialEngine(
-        generator, critic, GAN_LOSSES.get(name).objective(), make(list(generator.parameters())),
-        make(list(critic.parameters())), EngineConfig(**config),  # type: ignore[arg-type]
+        generator,
+        critic,
+        GAN_LOSSES.get(name).objective(),
+        make(list(generator.parameters())),
+        make(list(critic.parameters())),
+        EngineConfig(**config),  # type: ignore[arg-type]
     )
     return engine, generator, critic
 
@@ -59,7 +64,7 @@ def test_a_skipped_first_step_leaves_parameters_state_and_buffers_as_never_stepp
     assert stats.skipped and stats.skip_reason == "non-finite loss or output derivative"
     after = _state(engine)
     assert all(torch.equal(a, b) for a, b in zip(before, after[: len(before)], strict=False))
-    assert all(not t.any() for t in after[len(before):] if t.dim() > 0)  # zero moments / momentum buffers
+    assert all(not t.any() for t in after[len(before) :] if t.dim() > 0)  # zero moments / momentum buffers
     # the next good step is the same first step as on an engine that never skipped
     torch.manual_seed(1)
     engine.one_stage_step(GOOD())

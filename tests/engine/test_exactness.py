@@ -5,6 +5,7 @@ hazardous (hinge dead zone, saturated logits, LSGAN at y = 0 and y = 1, FisherGA
 step's gradients for both networks match the reference to 1e-10. With a train-mode BatchNorm critic,
 symmetric losses stay exact and asymmetric ones are measurably inexact (and the engine warns or refuses).
 """
+
 from __future__ import annotations
 
 import warnings

@@ -1,4 +1,5 @@
 """gamma and cotangents: the catalog's closed forms, the eps guard for dead/tiny derivatives, finiteness."""
+
 from __future__ import annotations
 
 import math

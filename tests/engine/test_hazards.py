@@ -1,4 +1,5 @@
 """Numerical hazards: extreme logits, half precision, and non-finite steps never reach a parameter."""
+
 from __future__ import annotations
 
 import pytest

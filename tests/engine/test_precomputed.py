@@ -1,5 +1,6 @@
 """A critic-only step can hand the critic a side input computed before (``precomputed``) with a given fake
 batch; the engine passes it on untouched and otherwise calls the critic exactly as before."""
+
 from __future__ import annotations
 
 import pytest

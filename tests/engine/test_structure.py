@@ -1,4 +1,5 @@
 """Structure of the updates: how many forwards and backwards each kind of step runs (no timing)."""
+
 from __future__ import annotations
 
 from collections import Counter

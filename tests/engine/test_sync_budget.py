@@ -4,6 +4,7 @@ Every game runs through its real job (`dfkd distill` / `dfkd gan` code path) wit
 are counted, including the session's logging. Rounds that do not log make no synchronisation at all; the average
 over the window is at most one per round.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -80,14 +81,20 @@ def test_distillation_rounds(method: str, rounds: RoundCounter, tmp_path: Path) 
 @pytest.mark.parametrize("stage", ["one", "two"])
 def test_gan_rounds(stage: str, rounds: RoundCounter, tmp_path: Path) -> None:
     folder = write_blob_folder(tmp_path / "blobs")
-    overrides = tiny_overrides(folder, f"train.steps={LAST + 1}", f"run.root={tmp_path}", "train.critic_steps=2",
-                               *(f"logging.{key}={value}" for key, value in SESSION.items() if key != "eval_every"))
+    overrides = tiny_overrides(
+        folder,
+        f"train.steps={LAST + 1}",
+        f"run.root={tmp_path}",
+        "train.critic_steps=2",
+        *(f"logging.{key}={value}" for key, value in SESSION.items() if key != "eval_every"),
+    )
     run_gan(str(recipe_path("dcgan-asym", stage)), overrides)
     _assert_budget(rounds)
 
 
-def test_the_counter_sees_a_synchronising_round(rounds: RoundCounter, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_the_counter_sees_a_synchronising_round(
+    rounds: RoundCounter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The method is sensitive: one .item() per round in the game is caught."""
     original = DistillGame.train_step
 

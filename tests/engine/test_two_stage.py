@@ -1,5 +1,6 @@
 """Two-stage updates built from the same parts: the critic step matches the reference; the generator step
 sees the updated critic."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """Tiny generated data for the GAN tests: a two-class image folder of coloured blobs (16x16 PNGs)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -35,8 +36,11 @@ def write_blob_folder(root: Path, per_class: int = 24, size: int = 16, seed: int
         for i in range(per_class):
             cy, cx = rng.uniform(4, size - 4, 2)
             radius = rng.uniform(2, 4)
-            inside = ((yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2) if label == 0 else (
-                (abs(yy - cy) <= radius) & (abs(xx - cx) <= radius))
+            inside = (
+                ((yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2)
+                if label == 0
+                else ((abs(yy - cy) <= radius) & (abs(xx - cx) <= radius))
+            )
             image = np.full((size, size, 3), rng.uniform(0, 60, 3))
             image[inside] = rng.uniform(150, 255, 3)
             Image.fromarray(image.astype(np.uint8)).save(folder / f"{i:03d}.png")

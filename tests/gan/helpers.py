@@ -1,4 +1,5 @@
 """Building tiny GAN games from the real recipes, for the tests."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Every recipe under recipes/gan loads and validates; the variants cover the paper's list in both stages."""
+
 from __future__ import annotations
 
 from pathlib import Path

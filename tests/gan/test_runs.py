@@ -1,5 +1,6 @@
 """`dfkd gan` end to end on tiny data: bit-exact resume, FID/KID with a swapped extractor and its cache, the
 errors for absent data and missing Inception weights, and `dfkd sample`."""
+
 from __future__ import annotations
 
 import json
@@ -111,8 +112,15 @@ def test_missing_inception_weights_stop_before_training(blob_folder: Path, tmp_p
 
 
 def test_missing_weights_file_named_in_error(blob_folder: Path, tmp_path: Path) -> None:
-    code = main(["gan", str(recipe_path("lsgan", "one")), *tiny_overrides(
-        blob_folder, f"run.root={tmp_path}", "fid.enabled=true", f"fid.weights={tmp_path}/nope.pth")])
+    code = main(
+        [
+            "gan",
+            str(recipe_path("lsgan", "one")),
+            *tiny_overrides(
+                blob_folder, f"run.root={tmp_path}", "fid.enabled=true", f"fid.weights={tmp_path}/nope.pth"
+            ),
+        ]
+    )
     assert code == 2
 
 

@@ -4,6 +4,7 @@
 * The one-stage generator update is the exact gradient of L_G at the pre-update critic (two backward passes
   as the reference); the two-stage one differs by design (it sees the updated critic).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

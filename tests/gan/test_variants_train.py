@@ -1,4 +1,5 @@
 """Every variant trains a few rounds in both stages on tiny generated data, through `dfkd gan`'s own path."""
+
 from __future__ import annotations
 
 import math

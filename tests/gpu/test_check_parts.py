@@ -1,4 +1,5 @@
 """The GPU check's plan and report: every method and GAN variant in every precision; problems and markdown."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """resolve_data: torchvision and ImageFolder layouts of CIFAR-10, tarballs unpacked once, clear errors."""
+
 from __future__ import annotations
 
 import tarfile

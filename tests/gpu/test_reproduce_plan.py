@@ -1,4 +1,5 @@
 """The reproduction's budget, compressed schedule and the `dfkd compare` command it runs."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """count_syncs: warm-up rounds not counted, synchronisations counted and attributed, other warnings kept."""
+
 from __future__ import annotations
 
 import warnings

@@ -1,5 +1,6 @@
 """Each registered loss declares its symmetry truthfully: symmetric means dL_G/dy_fake = -dL_D/dy_fake for
 every sample (Section 3.1.2), asymmetric means it differs somewhere. The engine's -1 routing relies on it."""
+
 from __future__ import annotations
 
 import pytest

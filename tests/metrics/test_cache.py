@@ -1,4 +1,5 @@
 """Real-feature cache: computed once per key, reused, recomputed when the key or the file does not match."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,4 +1,5 @@
 """Extractor registry: pixels, timm (random or given weights), inception weights lookup and its errors."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ exactly what the test chose: two point sets whose sample means and covariances a
 paper, with the squared norm of the original definition); KID with one subset holding every sample is the
 unbiased MMD^2 of the cubic kernel k(x, y) = (x.y / d + 1)^3 (Eq. 19), written out here with numpy.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """DCGAN generator and critic, one definition for every resolution."""
+
 from __future__ import annotations
 
 import math

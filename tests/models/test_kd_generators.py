@@ -1,4 +1,5 @@
 """DFAD's GeneratorA and ZSKT's generator."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,10 @@ def test_dfad_generator_matches_the_spec() -> None:
     assert len(ups) == 2 and all(u.mode == "nearest" and u.scale_factor == 2 for u in ups)
     convs = [m for m in g.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
-        (128, 128, (3, 3)), (128, 64, (3, 3)), (64, 3, (3, 3))]
+        (128, 128, (3, 3)),
+        (128, 64, (3, 3)),
+        (64, 3, (3, 3)),
+    ]
     assert all(m.negative_slope == 0.2 for m in g.modules() if isinstance(m, nn.LeakyReLU))
     *_, tanh, bn = g.head
     assert isinstance(tanh, nn.Tanh)

@@ -1,4 +1,5 @@
 """Registration with timm, dfkd.models.create_model, and the timm-kwargs helper."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """CIFAR ResNet-18/34 as in baselines.md ("resnet_8x")."""
+
 from __future__ import annotations
 
 import math
@@ -27,10 +28,13 @@ def r34() -> CifarResNet:
     return create_model("cifar_resnet34", num_classes=10)
 
 
-@pytest.mark.parametrize(("model", "expected", "exact"), [
-    ("r18", 11.17e6, 11_173_962),
-    ("r34", 21.28e6, 21_282_122),
-])
+@pytest.mark.parametrize(
+    ("model", "expected", "exact"),
+    [
+        ("r18", 11.17e6, 11_173_962),
+        ("r34", 21.28e6, 21_282_122),
+    ],
+)
 def test_parameter_counts(model: str, expected: float, exact: int, request: pytest.FixtureRequest) -> None:
     n = _params(request.getfixturevalue(model))
     assert n == pytest.approx(expected, rel=0.01)

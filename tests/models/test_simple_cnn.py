@@ -1,4 +1,5 @@
 """The quick-start CNN."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """WideResNets of ZSKT."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,12 +9,15 @@ from torch import nn
 from dfkd.models import WideResNet, create_model
 
 
-@pytest.mark.parametrize(("name", "params"), [
-    ("wrn_16_1", 175_066),   # ~0.2M in ZSKT's table
-    ("wrn_16_2", 691_674),
-    ("wrn_40_1", 563_930),
-    ("wrn_40_2", 2_243_546),  # ~2.2M
-])
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("wrn_16_1", 175_066),  # ~0.2M in ZSKT's table
+        ("wrn_16_2", 691_674),
+        ("wrn_40_1", 563_930),
+        ("wrn_40_2", 2_243_546),  # ~2.2M
+    ],
+)
 def test_parameter_counts(name: str, params: int) -> None:
     assert sum(p.numel() for p in create_model(name).parameters()) == params
 

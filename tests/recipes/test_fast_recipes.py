@@ -1,4 +1,5 @@
 """recipes/cifar10/fast/: the fast teacher and DFAD's settings with the schedule compressed (20% / 40%)."""
+
 from __future__ import annotations
 
 from pathlib import Path

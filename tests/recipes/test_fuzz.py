@@ -8,6 +8,7 @@ runs ``dfkd distill RECIPE`` in-process. A case must end in one of two ways:
 * accepted: the run starts (its directory holds the resolved recipe). Training is stopped right there, except
   for the first few accepted cases, which train one real step end to end and export the student.
 """
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """Every recipe shipped in recipes/ and in the package loads and validates; schemas keep plain defaults."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Atomic writes: a failure mid-write leaves the previous file intact and no temporary files behind."""
+
 from __future__ import annotations
 
 import os

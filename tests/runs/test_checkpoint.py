@@ -1,4 +1,5 @@
 """Checkpoints are loaded with weights_only=True; RNG state survives a save/load round trip."""
+
 from __future__ import annotations
 
 import random

@@ -1,5 +1,6 @@
 """run_session's lifecycle: non-finite states are never written, SIGTERM/SIGUSR1 stop cleanly and resumably,
 stale temporary files are removed, and resuming checks fingerprints and the number of steps."""
+
 from __future__ import annotations
 
 import os

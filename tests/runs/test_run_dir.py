@@ -1,4 +1,5 @@
 """RunDir: metrics rows, truncation on resume, fixed-range image grids, summary, TensorBoard."""
+
 from __future__ import annotations
 
 import json

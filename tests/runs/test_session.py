@@ -1,4 +1,5 @@
 """run_session: bit-identical resume, best/last summary, wall-clock budget, interrupts, resume guard."""
+
 from __future__ import annotations
 
 import os
@@ -144,7 +145,12 @@ def test_stop_between_evaluations_changes_nothing_but_adds_an_eval_row(tmp_path:
     assert_same_parameters(full, resumed)
     got = rows(part)  # rows at 2, 4, 6, then the stop row at 7: open train window (not closed) + evaluation
     assert got[3]["step"] == 7 and set(got[3]) == {
-        "step", "train/loss", "train/lr", "train/skipped", "eval/neg_loss", "eval/weight_norm"
+        "step",
+        "train/loss",
+        "train/lr",
+        "train/skipped",
+        "eval/neg_loss",
+        "eval/weight_norm",
     }
     assert got[:3] + got[4:] == rows(full_dir)
 

@@ -1,5 +1,6 @@
 """The session's per-round accounting: device scalars read only when a row is logged (or a checkpoint written),
 NaN left out of window means, the game's check() at those points."""
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,13 @@ class TensorGame:
         value = torch.tensor(float(step))
         gamma = torch.tensor(float("nan")) if step % 2 else torch.tensor(2.0 * step)
         always_nan = torch.tensor(float("nan"))
-        return {"loss": value * 2, "count": torch.tensor(step, dtype=torch.int64), "gamma": gamma,
-                "absent": always_nan, "lr": 0.5}
+        return {
+            "loss": value * 2,
+            "count": torch.tensor(step, dtype=torch.int64),
+            "gamma": gamma,
+            "absent": always_nan,
+            "lr": 0.5,
+        }
 
     def check(self) -> None:
         self.checked_at.append(self.step)

@@ -1,5 +1,6 @@
 """scripts/gpu-check.sh --smoke on a CPU: every round runs, the timings (with the engine overhead measured as
 `dfkd bench` measures it) and the two-process check are written."""
+
 from __future__ import annotations
 
 import json

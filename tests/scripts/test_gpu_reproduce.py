@@ -1,4 +1,5 @@
 """scripts/gpu-reproduce.sh --smoke DATA OUT on a CPU: teacher, then `dfkd compare` (when this dfkd has it)."""
+
 from __future__ import annotations
 
 import importlib.util

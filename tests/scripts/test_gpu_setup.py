@@ -1,4 +1,5 @@
 """The offline install step of the GPU scripts: a clear message when pydantic is missing and no wheels are given."""
+
 from __future__ import annotations
 
 import shutil

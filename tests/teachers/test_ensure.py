@@ -1,5 +1,6 @@
 """Getting a job's teacher: a directory is an error (never a reason to train one), and the teacher must fit the
 data it meets."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,9 @@ from dfkd.teachers import TeacherInfo, TeacherLoadError
 from dfkd.teachers.ensure import ensure_teacher, match_input_size
 
 
-def test_a_directory_as_teacher_checkpoint_is_an_error_not_a_training(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_directory_as_teacher_checkpoint_is_an_error_not_a_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a teacher was trained for a directory")
 
@@ -35,8 +37,11 @@ def test_recorded_input_size_must_match_the_data() -> None:
     shapes = dataset_spec("shapes")  # 3x32x32
     info = TeacherInfo("simple_cnn", 10, (3, 32, 32), None, None)
     assert match_input_size(info, shapes, "t.pt") is info
-    with pytest.raises(TeacherLoadError, match=r"t.pt: the teacher takes 1x28x28 inputs .* shapes are 3x32x32 "
-                                               r"\(data.name\)"):
+    with pytest.raises(
+        TeacherLoadError,
+        match=r"t.pt: the teacher takes 1x28x28 inputs .* shapes are 3x32x32 "
+        r"\(data.name\)",
+    ):
         match_input_size(TeacherInfo("simple_cnn", 10, (1, 28, 28), None, None), shapes, "t.pt")
     with pytest.raises(TeacherLoadError, match="3x64x64 inputs"):
         match_input_size(TeacherInfo("simple_cnn", 10, (3, 64, 64), None, None), shapes, "t.pt")
@@ -55,8 +60,11 @@ def test_distill_refuses_a_teacher_of_another_input_size(tmp_path: Path, monkeyp
 
     monkeypatch.setenv("DFKD_NO_PROGRESS", "1")
     model = create_model("simple_cnn", num_classes=10, width=4, depth=2)
-    save_teacher(tmp_path / "teacher.pt", model, TeacherInfo("simple_cnn", 10, (3, 64, 64), None, None,
-                                                             arch_kwargs={"width": 4, "depth": 2}))
+    save_teacher(
+        tmp_path / "teacher.pt",
+        model,
+        TeacherInfo("simple_cnn", 10, (3, 64, 64), None, None, arch_kwargs={"width": 4, "depth": 2}),
+    )
     with pytest.raises(TeacherLoadError, match=r"teacher.pt: the teacher takes 3x64x64 inputs"):
         run_distill(str(tiny_recipe(tmp_path)))
     assert not (tmp_path / "runs").exists()

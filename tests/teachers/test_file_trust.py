@@ -1,5 +1,6 @@
 """Nothing a checkpoint names is ever imported or called: architectures recorded in files must be registered
 model names, a file's keyword arguments reach only registered builders, pickled globals are refused."""
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ def _write_hostile_file(path: Path, arch: str, kwargs: dict[str, object]) -> Pat
 
 
 @pytest.mark.parametrize("case", range(6))
-def test_a_callable_recorded_in_a_file_is_never_called(tmp_path: Path, case: int,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_callable_recorded_in_a_file_is_never_called(
+    tmp_path: Path, case: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     marker = tmp_path / "MARKER"
     arch, kwargs = _hostile(marker)[case]
     file = _write_hostile_file(tmp_path / "evil.pt", arch, kwargs)
@@ -85,19 +87,26 @@ def test_a_files_kwargs_never_reach_a_callable_the_user_names(tmp_path: Path) ->
     with pytest.raises(TeacherLoadError, match="architecture mismatch"):
         load_teacher(TeacherRequest(str(file), arch="tests.teachers.user_models:tiny_net"))
     # a file recording the user's callable with keyword arguments: they must come from the user
-    save_teacher(tmp_path / "kw.pt", tiny_net(num_classes=5),
-                 TeacherInfo("tests.teachers.user_models:tiny_net", 5, (3, 32, 32), None, None,
-                             arch_kwargs={"num_classes": 5}))
+    save_teacher(
+        tmp_path / "kw.pt",
+        tiny_net(num_classes=5),
+        TeacherInfo("tests.teachers.user_models:tiny_net", 5, (3, 32, 32), None, None, arch_kwargs={"num_classes": 5}),
+    )
     with pytest.raises(TeacherLoadError, match=r"keyword arguments read from a file .*teacher.arch_kwargs"):
         load_teacher(TeacherRequest(str(tmp_path / "kw.pt"), arch="tests.teachers.user_models:tiny_net"))
-    _, info = load_teacher(TeacherRequest(str(tmp_path / "kw.pt"), arch="tests.teachers.user_models:tiny_net",
-                                          arch_kwargs={"num_classes": 5}))
+    _, info = load_teacher(
+        TeacherRequest(
+            str(tmp_path / "kw.pt"), arch="tests.teachers.user_models:tiny_net", arch_kwargs={"num_classes": 5}
+        )
+    )
     assert info.arch_kwargs == {"num_classes": 5}
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("loader", [{"pretrained": True}, {"checkpoint_path": "elsewhere.pt"},
-                                    {"pretrained_cfg_overlay": {"file": "elsewhere.pt"}}])
+@pytest.mark.parametrize(
+    "loader",
+    [{"pretrained": True}, {"checkpoint_path": "elsewhere.pt"}, {"pretrained_cfg_overlay": {"file": "elsewhere.pt"}}],
+)
 def test_a_files_kwargs_cannot_make_timm_fetch_or_read_weights(tmp_path: Path, loader: dict[str, object]) -> None:
     torch.manual_seed(0)
     model = create_model("resnet10t", num_classes=3)
@@ -127,8 +136,9 @@ class _Reduces:
 
 
 # pickle protocol 2 writes subprocess.getoutput under its Python 2 name, commands.getoutput
-@pytest.mark.parametrize(("target", "name"), [(os.system, f"{os.name}.system"),
-                                              (subprocess.getoutput, "(subprocess|commands).getoutput")])
+@pytest.mark.parametrize(
+    ("target", "name"), [(os.system, f"{os.name}.system"), (subprocess.getoutput, "(subprocess|commands).getoutput")]
+)
 def test_a_pickled_global_is_refused_and_named(tmp_path: Path, target: object, name: str) -> None:
     marker = tmp_path / "MARKER"
     weights = {"w": torch.zeros(2)}
@@ -138,8 +148,9 @@ def test_a_pickled_global_is_refused_and_named(tmp_path: Path, target: object, n
     assert not marker.exists()
 
 
-def test_a_teacher_file_without_info_or_with_bad_info_is_one_clean_line(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_teacher_file_without_info_or_with_bad_info_is_one_clean_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     weights = tiny_net(num_classes=5).state_dict()
     torch.save({"format": FORMAT, "state_dict": weights}, tmp_path / "noinfo.pt")
     with pytest.raises(TeacherLoadError, match="noinfo.pt: .*without its 'info'"):

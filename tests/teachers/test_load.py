@@ -1,4 +1,5 @@
 """Teacher loading from what users actually have, and the errors when it does not fit."""
+
 from __future__ import annotations
 
 import pickle
@@ -41,7 +42,6 @@ def test_dfkd_teacher_file_records_everything(tmp_path: Path) -> None:
     assert _same_outputs(model, loaded)
 
 
-
 def test_recorded_normalisation_wins_and_a_conflicting_recipe_value_is_an_error(tmp_path: Path) -> None:
     info = TeacherInfo("simple_cnn", 10, (3, 32, 32), (0.5,) * 3, (0.25,) * 3, None, "shapes", {"width": 4, "depth": 2})
     save_teacher(tmp_path / "t.pt", _simple(), info)
@@ -50,9 +50,13 @@ def test_recorded_normalisation_wins_and_a_conflicting_recipe_value_is_an_error(
     with pytest.raises(TeacherLoadError, match=r"t.pt: input normalisation mismatch: .*teacher.std=\[1.0, 1.0, 1.0\]"):
         load_teacher(TeacherRequest(str(tmp_path / "t.pt"), std=(1.0,) * 3))
     torch.save(_simple().state_dict(), tmp_path / "w.pt")  # bare weights record nothing: the recipe's value is used
-    _, bare = load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs=SIMPLE_KWARGS,
-                                          mean=(0.1,) * 3, std=(0.2,) * 3))
+    _, bare = load_teacher(
+        TeacherRequest(
+            str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs=SIMPLE_KWARGS, mean=(0.1,) * 3, std=(0.2,) * 3
+        )
+    )
     assert bare.mean == (0.1,) * 3 and bare.std == (0.2,) * 3
+
 
 @pytest.mark.parametrize("wrap", ["bare", "state_dict", "model", "module_prefix", "compiled_prefix"])
 def test_bare_and_wrapped_state_dicts(tmp_path: Path, wrap: str) -> None:
@@ -137,8 +141,11 @@ def test_tampered_weights_fail_the_sha256_check(tmp_path: Path) -> None:
 
 def test_a_right_architecture_with_other_sizes_is_not_told_to_change_the_architecture(tmp_path: Path) -> None:
     torch.save(create_model("simple_cnn", num_classes=10, width=8, depth=2).state_dict(), tmp_path / "w.pt")
-    with pytest.raises(TeacherLoadError, match=r"shape mismatch.*layers are those of 'simple_cnn' with other sizes.*"
-                                               r"teacher.arch_kwargs") as info:
+    with pytest.raises(
+        TeacherLoadError,
+        match=r"shape mismatch.*layers are those of 'simple_cnn' with other sizes.*"
+        r"teacher.arch_kwargs",
+    ) as info:
         load_teacher(TeacherRequest(str(tmp_path / "w.pt"), arch="simple_cnn", arch_kwargs={"width": 4, "depth": 2}))
     assert "another architecture" not in str(info.value)
 

@@ -1,4 +1,5 @@
 """TeacherInfo.from_dict: a file's ``info`` parsed into typed fields, one ValueError naming the key otherwise."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Weights are accepted exactly when ``nn.Module.load_state_dict(strict=True)`` accepts them: files from PyTorch
 < 0.4.1 lack BatchNorm's ``num_batches_tracked`` buffers, which PyTorch fills in."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -77,7 +78,8 @@ def _wrapped(weights: dict[str, Tensor]) -> OrderedDict[str, Tensor]:
     """As saved from ``nn.DataParallel``: every key and module version under ``module.``."""
     wrapped = OrderedDict((f"module.{k}", v) for k, v in weights.items())
     wrapped._metadata = OrderedDict(  # type: ignore[attr-defined]
-        (f"module.{k}" if k else "module", v) for k, v in weights._metadata.items()  # type: ignore[attr-defined]
+        (f"module.{k}" if k else "module", v)
+        for k, v in weights._metadata.items()  # type: ignore[attr-defined]
     )
     return wrapped
 

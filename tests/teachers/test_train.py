@@ -1,4 +1,5 @@
 """`dfkd train-teacher` end to end on generated shapes: teacher file, accuracy, resume."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,12 @@ def _recipe(tmp_path: Path) -> Path:
         "run": {"name": "teacher", "root": str(tmp_path / "runs"), "threads": 1},
         "data": {"name": "shapes", "max_train_items": 256, "max_test_items": 64},
         "model": {"arch": "simple_cnn", "kwargs": {"width": 4, "depth": 2}},
-        "train": {"epochs": 2, "batch_size": 64, "optimizer": {"name": "sgd", "lr": 0.05},
-                  "lr_schedule": {"name": "multistep", "milestones": [1]}},
+        "train": {
+            "epochs": 2,
+            "batch_size": 64,
+            "optimizer": {"name": "sgd", "lr": 0.05},
+            "lr_schedule": {"name": "multistep", "milestones": [1]},
+        },
         "logging": {"log_every": 1, "eval_every": 0, "checkpoint_every": 2},
         "output": str(tmp_path / "teacher.pt"),
     }

@@ -1,4 +1,5 @@
 """A "user" model importable as tests.teachers.user_models:tiny_net (package.module:callable loading)."""
+
 from __future__ import annotations
 
 from torch import nn
