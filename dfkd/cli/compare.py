@@ -21,8 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="methods to run each recipe with (default with one recipe: onestage,dfad; with "
                              "several recipes: each recipe's own method)")
     parser.add_argument("--seeds", default="0,1,2", metavar="S1,S2", help="run.seed values (default 0,1,2)")
-    parser.add_argument("--budget-seconds", metavar="N", help="training seconds per run (logging.max_wall_s)")
-    parser.add_argument("--budget-rounds", metavar="N", help="rounds per run (steps)")
+    parser.add_argument("--budget-seconds", metavar="N",
+                        help="training seconds per run (logging.max_wall_s); this or --budget-rounds is required")
+    parser.add_argument("--budget-rounds", metavar="N",
+                        help="rounds per run (steps): the same work for every run, whatever the load")
     parser.add_argument("--name", help="the comparison's directory name (default: from the recipe names)")
     parser.add_argument("--root", default="compare", metavar="DIR", help="parent of <name> (default: compare)")
     _accept_items_after_options(parser)
