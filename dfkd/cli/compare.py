@@ -6,6 +6,7 @@
 table.md, accuracy_vs_time.png and accuracy_vs_images.png there. Without a recipe: the quick-start. Rerunning
 the same command resumes an interrupted comparison and re-reads finished runs instead of repeating them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,16 +16,27 @@ HELP = "compare methods or recipes under one budget over seeds: results.json, ta
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("items", nargs="*", metavar="[RECIPE ...] [key=value ...]",
-                        help="recipes (default: the quick-start), then overrides applied to every run")
-    parser.add_argument("--methods", metavar="M1,M2",
-                        help="methods to run each recipe with (default with one recipe: onestage,dfad; with "
-                             "several recipes: each recipe's own method)")
+    parser.add_argument(
+        "items",
+        nargs="*",
+        metavar="[RECIPE ...] [key=value ...]",
+        help="recipes (default: the quick-start), then overrides applied to every run",
+    )
+    parser.add_argument(
+        "--methods",
+        metavar="M1,M2",
+        help="methods to run each recipe with (default with one recipe: onestage,dfad; with "
+        "several recipes: each recipe's own method)",
+    )
     parser.add_argument("--seeds", default="0,1,2", metavar="S1,S2", help="run.seed values (default 0,1,2)")
-    parser.add_argument("--budget-seconds", metavar="N",
-                        help="training seconds per run (logging.max_wall_s); this or --budget-rounds is required")
-    parser.add_argument("--budget-rounds", metavar="N",
-                        help="rounds per run (steps): the same work for every run, whatever the load")
+    parser.add_argument(
+        "--budget-seconds",
+        metavar="N",
+        help="training seconds per run (logging.max_wall_s); this or --budget-rounds is required",
+    )
+    parser.add_argument(
+        "--budget-rounds", metavar="N", help="rounds per run (steps): the same work for every run, whatever the load"
+    )
     parser.add_argument("--name", help="the comparison's directory name (default: from the recipe names)")
     parser.add_argument("--root", default="compare", metavar="DIR", help="parent of <name> (default: compare)")
     _accept_items_after_options(parser)
@@ -69,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     directory = spec.directory
     print()
     print((directory / "table.md").read_text(encoding="utf-8"))
-    print(f"results: {directory / 'results.json'}, plots: {directory / 'accuracy_vs_time.png'}, "
-          f"{directory / 'accuracy_vs_images.png'}")
+    print(
+        f"results: {directory / 'results.json'}, plots: {directory / 'accuracy_vs_time.png'}, "
+        f"{directory / 'accuracy_vs_images.png'}"
+    )
     print(f"curves of all {sum(len(c['seeds']) for c in results['contenders'])} runs: tensorboard --logdir {directory}")
     return 0

@@ -5,6 +5,7 @@ time only, without evaluation and checkpoints, accumulated over resumes) and aga
 (``step`` x images per round). Between evaluations the accuracy is not known; curves are treated as step
 functions that hold the last evaluated value, so means over seeds never invent values between evaluations.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ A member's own ``recipe.yaml`` decides: a finished member is only re-read, so re
 the same arguments resumes the comparison and never repeats work. A member whose recipe differs from the
 planned one is refused (SessionError naming the keys), so results never mix two settings.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -46,8 +47,9 @@ def run_member(member: Member, state: MemberState) -> dict:
     if state is MemberState.DONE:
         return RunDir(member.path.name, root=member.path.parent, tensorboard=False).read_summary() or {}
     if state is MemberState.PARTIAL:
-        return run_distill(None, [o for o in member.overrides if o.startswith(("steps=", "logging."))],
-                           resume=str(member.path))
+        return run_distill(
+            None, [o for o in member.overrides if o.startswith(("steps=", "logging."))], resume=str(member.path)
+        )
     summary = run_distill(member.contender.recipe, member.overrides)
     if summary["run_dir"] != str(member.path):  # plan_run never overwrites: it would have picked another name
         raise RuntimeError(f"{member.path}: the member ran in {summary['run_dir']} instead")

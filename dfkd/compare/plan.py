@@ -3,6 +3,7 @@
 Members are interleaved by seed (A0 B0 A1 B1 ...), so that a slow drift of the machine's load touches every
 contender alike. Each member is a normal ``dfkd distill`` run at ``<root>/<name>/<contender>-seed<seed>/``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Member:
 def _recipe_labels(recipes: list[str]) -> list[str]:
     """File stems, made unique with the parent folder (``cifar10-onestage``) and then a number if needed."""
     stems = [Path(r).stem for r in recipes]
-    labels = [s if stems.count(s) == 1 else f"{Path(r).parent.name}-{s}" for r, s in zip(recipes, stems)]
+    labels = [s if stems.count(s) == 1 else f"{Path(r).parent.name}-{s}" for r, s in zip(recipes, stems, strict=False)]
     return [label if labels.count(label) == 1 else f"{label}-{i + 1}" for i, label in enumerate(labels)]
 
 
@@ -49,10 +50,14 @@ def plan_contenders(spec: CompareSpec) -> list[Contender]:
     recipes = list(spec.recipes) or [packaged_recipe("quickstart")]
     labels = _recipe_labels(recipes)
     if not spec.methods:
-        return [Contender(label, recipe, None) for label, recipe in zip(labels, recipes)]
+        return [Contender(label, recipe, None) for label, recipe in zip(labels, recipes, strict=False)]
     if len(recipes) == 1:
         return [Contender(method, recipes[0], method) for method in spec.methods]
-    return [Contender(f"{label}-{m}", recipe, m) for label, recipe in zip(labels, recipes) for m in spec.methods]
+    return [
+        Contender(f"{label}-{m}", recipe, m)
+        for label, recipe in zip(labels, recipes, strict=False)
+        for m in spec.methods
+    ]
 
 
 def member_overrides(spec: CompareSpec, contender: Contender, seed: int) -> tuple[str, ...]:

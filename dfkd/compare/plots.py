@@ -1,5 +1,6 @@
 """accuracy_vs_time.png and accuracy_vs_images.png: one line per contender (mean over seeds, step-wise between
 evaluations) with a band from the lowest to the highest seed, and the teacher's accuracy dashed."""
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,13 @@ def plot_accuracy(path: Path, axis: Axis, curves: dict[str, list[Curve]], teache
         band = mean_band(seeds, axis)
         if band is None:
             continue
-        (line,) = ax.plot(band.grid, band.mean, drawstyle="steps-post",
-                          marker="o" if band.grid.size == 1 else None, label=f"{label} (n={len(seeds)})")
+        (line,) = ax.plot(
+            band.grid,
+            band.mean,
+            drawstyle="steps-post",
+            marker="o" if band.grid.size == 1 else None,
+            label=f"{label} (n={len(seeds)})",
+        )
         if len(seeds) > 1:
             ax.fill_between(band.grid, band.low, band.high, step="post", alpha=0.2, color=line.get_color(), lw=0)
     ax.axhline(teacher_acc, linestyle="--", color="black", linewidth=1.0, label=f"teacher ({teacher_acc:.2%})")

@@ -4,6 +4,7 @@ The bar counts the budget spent: rounds (``--budget-rounds``) or training second
 summed over members. While a member trains, a background thread follows the last row of its metrics.jsonl
 (written every ``logging.log_every`` rounds), so the bar moves within a member without touching its loop.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,16 @@ class OverallProgress:
         disable = os.environ.get("DFKD_NO_PROGRESS") == "1" or not sys.stderr.isatty()
         unit = "round" if budget.kind == "rounds" else "s"
         layout = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]"
-        self.bar = tqdm(total=members * self.per_member, unit=unit, desc="compare", position=0, leave=True,
-                        dynamic_ncols=True, disable=disable, bar_format=layout)
+        self.bar = tqdm(
+            total=members * self.per_member,
+            unit=unit,
+            desc="compare",
+            position=0,
+            leave=True,
+            dynamic_ncols=True,
+            disable=disable,
+            bar_format=layout,
+        )
         self._lock = threading.Lock()
 
     def _spent(self, row: dict | None) -> float:

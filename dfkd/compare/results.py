@@ -6,6 +6,7 @@ that happened to get there would flatter a contender); ``seeds_reaching`` says h
 ``images_to_fraction`` is the same in generated images, which the machine's load cannot change.
 ``speedup_vs`` divides the first contender's time by this one's, where both are known.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -64,10 +65,16 @@ def contender_entry(contender: Contender, members: Sequence[MemberResult]) -> di
         "images_to_fraction": {fraction_key(f): _mean_reach(members, f, "images") for f in FRACTIONS},
         "seeds_reaching": {fraction_key(f): sum(m.reach(f, "seconds") is not None for m in members) for f in FRACTIONS},
         "members": [
-            {"seed": m.seed, "run_dir": m.run_dir, "student_acc_last": m.summary["student_acc_last"],
-             "student_acc_best": m.summary["student_acc_best"], "train_wall_s": m.summary["wall_s"],
-             "rounds": m.summary["steps"], "stopped": m.summary["stopped"],
-             "time_to_fraction": {fraction_key(f): m.reach(f, "seconds") for f in FRACTIONS}}
+            {
+                "seed": m.seed,
+                "run_dir": m.run_dir,
+                "student_acc_last": m.summary["student_acc_last"],
+                "student_acc_best": m.summary["student_acc_best"],
+                "train_wall_s": m.summary["wall_s"],
+                "rounds": m.summary["steps"],
+                "stopped": m.summary["stopped"],
+                "time_to_fraction": {fraction_key(f): m.reach(f, "seconds") for f in FRACTIONS},
+            }
             for m in members
         ],
     }

@@ -4,6 +4,7 @@
 member (TensorBoard: ``tensorboard --logdir <root>/<name>`` overlays them all), ``results.json``,
 ``table.md``, ``accuracy_vs_time.png`` and ``accuracy_vs_images.png``.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,7 @@ def run_members(spec: CompareSpec, members: list[Member]) -> dict[str, list[Memb
     progress = OverallProgress(len(members), spec.budget)
     results: dict[str, list[MemberResult]] = {}
     try:
-        for index, (member, state) in enumerate(zip(members, states), start=1):
+        for index, (member, state) in enumerate(zip(members, states, strict=False), start=1):
             counter = f"[{index}/{len(members)}] {member.title}"
             if state is MemberState.DONE:
                 progress.write(f"{counter}: finished earlier ({member.path})")

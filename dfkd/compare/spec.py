@@ -1,4 +1,5 @@
 """What a comparison is asked to do: recipes, methods, seeds, one budget, where to write. Checked on creation."""
+
 from __future__ import annotations
 
 import math
@@ -84,8 +85,10 @@ class CompareSpec:
             key = override.partition("=")[0].strip()
             budgeted = key == "steps" and self.budget.kind == "rounds"
             if key in MANAGED_KEYS or budgeted or (key == "method" and self.methods):
-                raise CompareError(f"override '{override}': dfkd compare sets {key} itself "
-                                   "(see --budget-*, --seeds, --methods, --name)")
+                raise CompareError(
+                    f"override '{override}': dfkd compare sets {key} itself "
+                    "(see --budget-*, --seeds, --methods, --name)"
+                )
         missing = [r for r in self.recipes if not Path(r).is_file()]
         if missing:
             raise CompareError(f"{missing[0]}: recipe file not found")
@@ -112,8 +115,10 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 def parse_budget(seconds: str | None, rounds: str | None) -> Budget:
     """Exactly one of ``--budget-seconds`` / ``--budget-rounds``."""
     if (seconds is None) == (rounds is None):
-        raise CompareError("give exactly one budget: --budget-seconds N or --budget-rounds N" +
-                           (" (not both)" if seconds is not None else ""))
+        raise CompareError(
+            "give exactly one budget: --budget-seconds N or --budget-rounds N"
+            + (" (not both)" if seconds is not None else "")
+        )
     kind, text = ("seconds", seconds) if seconds is not None else ("rounds", rounds)
     try:
         value = float(text)  # type: ignore[arg-type]

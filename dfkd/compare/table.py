@@ -1,4 +1,5 @@
 """table.md: results.json as a markdown table, ready to paste."""
+
 from __future__ import annotations
 
 from dfkd.compare.results import fraction_key
@@ -26,14 +27,29 @@ def _time(entry: dict, key: str, first: bool) -> str:
 def markdown_table(results: dict) -> str:
     entries = results["contenders"]
     keys = [fraction_key(f) for f in results["fractions"]]
-    head = ["contender", "seeds", "student last (%)", "student best (%)", "last / teacher", "train wall (s)",
-            "images seen", *[f"time to {float(k):.0%}" for k in keys]]
+    head = [
+        "contender",
+        "seeds",
+        "student last (%)",
+        "student best (%)",
+        "last / teacher",
+        "train wall (s)",
+        "images seen",
+        *[f"time to {float(k):.0%}" for k in keys],
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, entry in enumerate(entries):
         ratio = entry["student_acc_last"]["mean"] / entry["teacher_acc"]
-        cells = [entry["contender"], ",".join(map(str, entry["seeds"])), _acc(entry["student_acc_last"]),
-                 _acc(entry["student_acc_best"]), f"{ratio:.1%}", _num(entry["train_wall_s"], 1),
-                 _num(entry["images_seen"]), *[_time(entry, k, i == 0) for k in keys]]
+        cells = [
+            entry["contender"],
+            ",".join(map(str, entry["seeds"])),
+            _acc(entry["student_acc_last"]),
+            _acc(entry["student_acc_best"]),
+            f"{ratio:.1%}",
+            _num(entry["train_wall_s"], 1),
+            _num(entry["images_seen"]),
+            *[_time(entry, k, i == 0) for k in keys],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     budget = ", ".join(f"{v} {k}" for k, v in results["budget"].items())
     teacher = results["teacher"]

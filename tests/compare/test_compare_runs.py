@@ -1,4 +1,5 @@
 """``dfkd compare`` end to end on a tiny teacher: outputs, resuming without repeating, errors in one line."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,22 @@ def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def compare(tmp_path: Path, name: str, *extra: str) -> list[str]:
-    return ["compare", str(tiny_recipe(tmp_path)), "--methods", "onestage,dfad", "--seeds", "0,1",
-            "--budget-rounds", "4", "--root", str(tmp_path / "out"), "--name", name, *extra, "batch_size=4"]
+    return [
+        "compare",
+        str(tiny_recipe(tmp_path)),
+        "--methods",
+        "onestage,dfad",
+        "--seeds",
+        "0,1",
+        "--budget-rounds",
+        "4",
+        "--root",
+        str(tmp_path / "out"),
+        "--name",
+        name,
+        *extra,
+        "batch_size=4",
+    ]
 
 
 def _rows(run: Path) -> list[dict]:
@@ -57,7 +72,8 @@ def test_compare_writes_results_table_plots_and_resumes_without_repeating(
             assert last_metrics_row(Path(m["run_dir"]) / "metrics.jsonl")["eval/student_acc"] == m["student_acc_last"]
     onestage = results["contenders"][0]
     assert onestage["student_acc_last"]["mean"] == pytest.approx(
-        sum(m["student_acc_last"] for m in onestage["members"]) / 2)
+        sum(m["student_acc_last"] for m in onestage["members"]) / 2
+    )
 
     table = (directory / "table.md").read_text().splitlines()
     assert table[0].startswith("| contender |") and table[2].startswith("| onestage | 0,1 |")
@@ -112,8 +128,20 @@ def test_an_interrupted_compare_resumes_its_member_exactly(
 
 @pytest.mark.slow
 def test_a_seconds_budget_stops_members_on_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["compare", str(tiny_recipe(tmp_path)), "--methods", "onestage", "--seeds", "0", "--budget-seconds",
-            "0.05", "--root", str(tmp_path / "out"), "steps=100000", "batch_size=4"]
+    argv = [
+        "compare",
+        str(tiny_recipe(tmp_path)),
+        "--methods",
+        "onestage",
+        "--seeds",
+        "0",
+        "--budget-seconds",
+        "0.05",
+        "--root",
+        str(tmp_path / "out"),
+        "steps=100000",
+        "batch_size=4",
+    ]
     assert main(argv) == 0
     results = json.loads((tmp_path / "out" / "recipe" / "results.json").read_text())
     (member,) = results["contenders"][0]["members"]
@@ -132,8 +160,9 @@ def test_a_seconds_budget_stops_members_on_time(tmp_path: Path, capsys: pytest.C
         (["--budget-rounds", "3", "stepz=4"], "unknown key 'stepz'"),
     ],
 )
-def test_bad_arguments_give_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
-                                     message: str) -> None:
+def test_bad_arguments_give_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
     assert main(["compare", str(tiny_recipe(tmp_path)), "--root", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("dfkd compare: error:") and len(err.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """Curves: first time to a threshold, step-wise holding between evaluations, means and bands over seeds."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,11 @@ def curve(seconds: list[float], accuracy: list[float], images_per_eval: int = 10
 def test_read_curve_takes_the_evaluation_rows(tmp_path: Path) -> None:
     run = tmp_path / "member"
     run.mkdir()
-    rows = [{"step": 5, "train/loss": 1.0, "train_wall_s": 1.0},
-            {"step": 10, "eval/student_acc": 0.3, "train_wall_s": 2.0},
-            {"step": 20, "eval/student_acc": 0.6, "train_wall_s": 4.5}]
+    rows = [
+        {"step": 5, "train/loss": 1.0, "train_wall_s": 1.0},
+        {"step": 10, "eval/student_acc": 0.3, "train_wall_s": 2.0},
+        {"step": 20, "eval/student_acc": 0.6, "train_wall_s": 4.5},
+    ]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 3')  # torn last line
     c = read_curve(run, images_per_round=64)
     assert c.seconds.tolist() == [2.0, 4.5] and c.images.tolist() == [640, 1280] and c.accuracy.tolist() == [0.3, 0.6]
@@ -45,7 +48,13 @@ def test_mean_band_over_seeds_on_a_common_grid() -> None:
     assert band is not None
     assert band.grid[0] == 1.5 and band.grid[-1] == 3.0
     assert {2.0, 2.5} <= set(band.grid.tolist())  # every evaluation is a grid point
-    at = dict(zip(band.grid.tolist(), zip(band.mean.tolist(), band.low.tolist(), band.high.tolist())))
+    at = dict(
+        zip(
+            band.grid.tolist(),
+            zip(band.mean.tolist(), band.low.tolist(), band.high.tolist(), strict=False),
+            strict=False,
+        )
+    )
     assert at[1.5] == pytest.approx((0.25, 0.2, 0.3))
     assert at[2.5] == pytest.approx((0.45, 0.4, 0.5))
     assert at[3.0] == pytest.approx((0.55, 0.5, 0.6))

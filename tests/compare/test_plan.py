@@ -1,4 +1,5 @@
 """Planning: contenders from recipes and methods, members interleaved by seed, one teacher for all."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,8 +30,13 @@ def test_members_alternate_contenders_within_each_seed(tmp_path: Path) -> None:
 
 
 def test_a_seconds_budget_keeps_the_recipe_steps(tmp_path: Path) -> None:
-    plan = CompareSpec(Budget("seconds", 2.5), recipes=(str(tiny_recipe(tmp_path)),), methods=("dfad",),
-                       root=str(tmp_path), overrides=("steps=9",))
+    plan = CompareSpec(
+        Budget("seconds", 2.5),
+        recipes=(str(tiny_recipe(tmp_path)),),
+        methods=("dfad",),
+        root=str(tmp_path),
+        overrides=("steps=9",),
+    )
     _, (member,) = plan_members(plan)
     assert member.recipe.steps == 9 and member.recipe.logging.max_wall_s == 2.5
 

@@ -1,4 +1,5 @@
 """The overall progress bar follows a member's metrics.jsonl while it trains."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """results.json entries and table.md from member results (no training: synthetic curves)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,9 +14,16 @@ TEACHER = 0.8
 
 
 def member(seed: int, seconds: list[float], accuracy: list[float], method: str = "onestage") -> MemberResult:
-    summary = {"method": method, "teacher_acc": TEACHER, "student_acc_last": accuracy[-1],
-               "student_acc_best": max(accuracy), "wall_s": seconds[-1], "images_seen": 100 * len(seconds),
-               "steps": 10 * len(seconds), "stopped": "completed"}
+    summary = {
+        "method": method,
+        "teacher_acc": TEACHER,
+        "student_acc_last": accuracy[-1],
+        "student_acc_best": max(accuracy),
+        "wall_s": seconds[-1],
+        "images_seen": 100 * len(seconds),
+        "steps": 10 * len(seconds),
+        "stopped": "completed",
+    }
     curve = Curve(np.array(seconds), 100.0 * np.arange(1, len(seconds) + 1), np.array(accuracy))
     return MemberResult(seed, f"runs/{method}-seed{seed}", summary, curve)
 
@@ -25,15 +33,17 @@ def results() -> dict:
     members = {
         # 0.5 x teacher = 0.40, 0.8 x = 0.64, 0.9 x = 0.72, 0.95 x = 0.76
         "onestage": [member(0, [10, 20, 30], [0.40, 0.65, 0.73]), member(1, [12, 22, 32], [0.30, 0.70, 0.70])],
-        "dfad": [member(0, [10, 30, 50], [0.41, 0.50, 0.66], "dfad"),
-                 member(1, [10, 30, 50], [0.2, 0.45, 0.7], "dfad")],
+        "dfad": [
+            member(0, [10, 30, 50], [0.41, 0.50, 0.66], "dfad"),
+            member(1, [10, 30, 50], [0.2, 0.45, 0.7], "dfad"),
+        ],
     }
     header = {"budget": {"rounds": 30}, "teacher": {"checkpoint": "t.pt", "accuracy": TEACHER}}
     return build_results(header, contenders, members)
 
 
 def test_mean_std() -> None:
-    assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(2 ** 0.5)}
+    assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(2**0.5)}
     assert mean_std([0.5]) == {"mean": 0.5, "std": None}
 
 

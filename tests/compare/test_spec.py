@@ -1,4 +1,5 @@
 """Arguments of a comparison: budgets, seeds, methods and overrides are checked before anything runs."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,10 @@ def test_methods_must_be_registered_and_needed() -> None:
         CompareSpec(ROUNDS)
 
 
-@pytest.mark.parametrize("override", ["run.seed=3", "run.root=x", "run.name=x", "noise_baseline=true",
-                                      "logging.max_wall_s=5", "steps=7", "method=dfad"])
+@pytest.mark.parametrize(
+    "override",
+    ["run.seed=3", "run.root=x", "run.name=x", "noise_baseline=true", "logging.max_wall_s=5", "steps=7", "method=dfad"],
+)
 def test_keys_the_comparison_sets_cannot_be_overridden(override: str) -> None:
     with pytest.raises(CompareError, match=f"override '{override}': dfkd compare sets"):
         CompareSpec(ROUNDS, methods=("onestage",), overrides=(override,))
