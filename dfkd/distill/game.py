@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from dfkd.config.load import RecipeError
+from dfkd.data.eval import agreement, eval_mode, predict_top1
 from dfkd.distill.attention import attention_transfer_loss
 from dfkd.distill.config import DistillRecipe
 from dfkd.distill.critic import DiscrepancyCritic, KDAux
@@ -18,21 +19,12 @@ from dfkd.distill.memory import ReplayMemory
 from dfkd.distill.methods import METHODS, RoundContext
 from dfkd.distill.priors import image_prior, teacher_prior
 from dfkd.distill.teacher_pass import FrozenTeacher, TeacherPass
-from dfkd.distributed import (
-    active,
-    data_parallel,
-    gather_objects,
-    load_rank_state,
-    local_batch,
-    rank,
-    rank_states,
-    reseed_for_rank,
-    sync_batchnorm,
-)
-from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, Objective, StepStats, summarize
+from dfkd.distributed import active, data_parallel, gather_objects, local_batch, rank, sync_batchnorm
+from dfkd.engine import AdversarialBatch, AdversarialEngine, Objective, StepStats
 from dfkd.losses import DISCREPANCIES, KD_OBJECTIVES
 from dfkd.models import create_model
-from dfkd.runtime import AUTOCAST_DTYPES, build_optimizer, build_scheduler
+from dfkd.runs.game_base import AdversarialGame, Part, RankRng, engine_config, latent_stream, optimised
+from dfkd.runtime import AUTOCAST_DTYPES
 from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo
 
@@ -65,7 +57,7 @@ def _objective(recipe: DistillRecipe) -> Objective:
     )
 
 
-class DistillGame:
+class DistillGame(AdversarialGame):
     """One round = one call of the recipe's method (see :mod:`dfkd.distill.methods`).
 
     Logged per round: the engine's losses, gamma statistics and guarded-sample counts, learning rates.
@@ -125,31 +117,34 @@ class DistillGame:
             self.teacher, self.student, _discrepancy(recipe), aux=teacher_prior(recipe.loss.priors) is not None
         )
         self.autocast_dtype = AUTOCAST_DTYPES[recipe.run.precision]
-        self.student_optimizer = build_optimizer(self.student.parameters(), recipe.student.optimizer)
-        self.generator_optimizer = build_optimizer(self.generator.parameters(), recipe.generator.optimizer)
-        trained = [self.student_optimizer] + ([] if recipe.method == "noise" else [self.generator_optimizer])
-        self.schedulers = [build_scheduler(opt, recipe.optim.lr_schedule, recipe.steps) for opt in trained]
+        schedule, steps = recipe.optim.lr_schedule, recipe.steps
+        self.student_optimizer, student_schedule = optimised(
+            self.student.parameters(), recipe.student.optimizer, schedule, steps
+        )
+        self.generator_optimizer, generator_schedule = optimised(
+            self.generator.parameters(),
+            recipe.generator.optimizer,
+            None if recipe.method == "noise" else schedule,
+            steps,
+        )  # the noise method never trains the generator
+        self.schedulers = student_schedule + generator_schedule
+        self.optimizers = {"student": self.student_optimizer, "generator": self.generator_optimizer}
         self.engine = AdversarialEngine(
             data_parallel(self.generator, device),
             data_parallel(self.critic, device),
             _objective(recipe),
             self.generator_optimizer,
             self.student_optimizer,
-            EngineConfig(
-                autocast_dtype=self.autocast_dtype,
-                coupling=recipe.engine.coupling,
-                max_consecutive_skips=recipe.engine.max_consecutive_skips,
-                skip_check="caller",  # checked by check(), when the session logs
+            engine_config(
+                recipe.run,
+                recipe.engine,
                 critic_clip_norm=recipe.optim.student_clip_norm,
                 generator_clip_norm=recipe.optim.generator_clip_norm,
             ),
         )
         self.method = METHODS.get(recipe.method)
         self.images_per_step = recipe.batch_size * recipe.student_steps
-        self.rng = torch.Generator(device=device)
-        self.rng.manual_seed(recipe.run.seed)
-        self.fixed_z = torch.randn(GRID_SIZE, self.nz, generator=self.rng, device=device)
-        reseed_for_rank(self.rng, recipe.run.seed)  # under torchrun: this rank's own latent stream
+        self.rng, self.fixed_z = latent_stream(recipe.run.seed, device, GRID_SIZE, self.nz)
         self.eval_images, self.eval_labels = eval_images, eval_labels
         replay = recipe.replay
         self.memory = ReplayMemory(replay.capacity, device) if replay.capacity and replay.steps else None
@@ -202,59 +197,41 @@ class DistillGame:
         stats = self.method(context)
         if self.memory is not None:
             stats += self._replay()
-        for scheduler in self.schedulers:
-            scheduler.step()
-        scalars = summarize(stats)
-        scalars["lr_student"] = self.student_optimizer.param_groups[0]["lr"]
-        scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
-        return scalars
-
-    def check(self) -> None:
-        """Raise NonFiniteError after too many consecutive skipped updates (one host synchronisation)."""
-        self.engine.check_skips()
+        return self.finish_round(stats)
 
     def _predictions(self, model: nn.Module) -> Tensor:
-        outputs = []
-        was_training = model.training
-        model.eval()
-        with torch.inference_mode():
-            for start in range(0, self.eval_images.shape[0], self.recipe.data.batch_size):
-                batch = self.eval_images[start : start + self.recipe.data.batch_size].to(self.device)
-                batch = batch.float().div(255) if batch.dtype == torch.uint8 else batch.float()
-                outputs.append(model(self.normalizer(batch)).argmax(dim=1).cpu())
-        model.train(was_training)
-        return torch.cat(outputs)
+        return predict_top1(model, self.eval_images, self.recipe.data.batch_size, self.normalizer)
 
     def teacher_accuracy(self) -> float:
-        return float((self.teacher_eval_predictions == self.eval_labels.cpu()).float().mean())
+        return agreement(self.teacher_eval_predictions, self.eval_labels)
 
     def evaluate(self) -> Mapping[str, float]:
         predictions = self._predictions(self.student)
         return {
-            "student_acc": float((predictions == self.eval_labels.cpu()).float().mean()),
-            "teacher_agreement": float((predictions == self.teacher_eval_predictions).float().mean()),
+            "student_acc": agreement(predictions, self.eval_labels),
+            "teacher_agreement": agreement(predictions, self.teacher_eval_predictions),
         }
 
     def sample_images(self) -> Tensor | None:
         if self.recipe.method == "noise":
             return None
-        self.generator.eval()
-        with torch.no_grad():
+        with eval_mode(self.generator), torch.no_grad():
             images = self.normalizer.inverse(self.generator(self.fixed_z).float())
-        self.generator.train()
         return images.clamp(0, 1)
 
-    def state_dict(self) -> dict[str, object]:
+    def checkpoint_parts(self) -> dict[str, Part]:
         return {
-            "student": self.student.state_dict(),
-            "generator": self.generator.state_dict(),
-            "student_optimizer": self.student_optimizer.state_dict(),
-            "generator_optimizer": self.generator_optimizer.state_dict(),
-            "schedulers": [s.state_dict() for s in self.schedulers],
-            "engine": self.engine.state_dict(),
-            "rng": rank_states(self.rng),
-            "memory": self._memory_state(),
+            "student": self.student,
+            "generator": self.generator,
+            "student_optimizer": self.student_optimizer,
+            "generator_optimizer": self.generator_optimizer,
+            "schedulers": self.schedulers,
+            "engine": self.engine,
+            "rng": RankRng(self.rng, self.recipe.run.seed),
         }
+
+    def state_dict(self) -> dict[str, object]:
+        return {**super().state_dict(), "memory": self._memory_state()}
 
     def _memory_state(self) -> object:
         if self.memory is None:
@@ -265,19 +242,12 @@ class DistillGame:
         return gather_objects({k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()})
 
     def load_state_dict(self, state: dict[str, object]) -> None:
-        self.student.load_state_dict(state["student"])  # type: ignore[arg-type]
-        self.generator.load_state_dict(state["generator"])  # type: ignore[arg-type]
-        self.student_optimizer.load_state_dict(state["student_optimizer"])  # type: ignore[arg-type]
-        self.generator_optimizer.load_state_dict(state["generator_optimizer"])  # type: ignore[arg-type]
-        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):  # type: ignore[call-overload]
-            scheduler.load_state_dict(saved)
-        self.engine.load_state_dict(state["engine"])  # type: ignore[arg-type]
-        load_rank_state(self.rng, state["rng"], self.recipe.run.seed)  # type: ignore[arg-type]
+        super().load_state_dict(state)
         saved = state["memory"]
         if isinstance(saved, list):  # per rank (torchrun); a rank the checkpoint lacks starts empty
             saved = saved[rank()] if rank() < len(saved) else None
         if self.memory is not None and saved is not None:
-            self.memory.load_state_dict(saved)
+            self.memory.load_state_dict(saved)  # type: ignore[arg-type]
             if self.memory.images is not None and self.memory.logits is not None:
                 self.memory.images = self.memory.images.to(self.device)
                 self.memory.logits = self.memory.logits.to(self.device)

@@ -19,8 +19,9 @@ import torch
 from torch import Tensor
 
 from dfkd.data.batches import TensorBatches
-from dfkd.distributed import data_parallel, load_rank_state, rank_states, reseed_for_rank, sync_batchnorm
-from dfkd.engine import AdversarialBatch, AdversarialEngine, EngineConfig, StepStats, summarize
+from dfkd.data.eval import eval_mode
+from dfkd.distributed import data_parallel, sync_batchnorm
+from dfkd.engine import AdversarialBatch, AdversarialEngine, StepStats
 from dfkd.engine.schedule import one_stage_round, two_stage_round
 from dfkd.engine.stats import Scalar
 from dfkd.gan.config import GanRecipe
@@ -29,7 +30,7 @@ from dfkd.gan.evaluation import GanEvaluator
 from dfkd.gan.loss_state import build_loss_state
 from dfkd.gan.networks import build_networks
 from dfkd.registry import Registry
-from dfkd.runtime import AUTOCAST_DTYPES, build_optimizer, build_scheduler
+from dfkd.runs.game_base import AdversarialGame, Part, RankRng, engine_config, latent_stream, optimised
 
 Round = Callable[..., list[StepStats]]
 STAGES: Registry[Round] = Registry("training stage")
@@ -37,7 +38,7 @@ STAGES.add("one", one_stage_round)
 STAGES.add("two", two_stage_round)
 
 
-class GanGame:
+class GanGame(AdversarialGame):
     """Generator + critic + engine for one recipe; implements :class:`dfkd.runs.session.Game`.
 
     Logged per round: the engine's losses, gradient norms, gamma statistics and guarded-sample counts, the
@@ -62,14 +63,17 @@ class GanGame:
             sync_batchnorm(self.generator, device)
             sync_batchnorm(self.critic, device)
         optim = recipe.optim
-        self.generator_optimizer = build_optimizer(self.generator.parameters(), optim.generator)
-        self.critic_optimizer = build_optimizer(self.critic.parameters(), optim.critic)
+        steps = recipe.train.steps
+        self.generator_optimizer, generator_schedule = optimised(
+            self.generator.parameters(), optim.generator, optim.lr_schedule, steps
+        )
+        self.critic_optimizer, critic_schedule = optimised(
+            self.critic.parameters(), optim.critic, optim.lr_schedule, steps
+        )
         if recipe.loss.clip is not None:
             attach_weight_clipping(self.critic_optimizer, recipe.loss.clip)
-        self.schedulers = [
-            build_scheduler(opt, optim.lr_schedule, recipe.train.steps)
-            for opt in (self.generator_optimizer, self.critic_optimizer)
-        ]
+        self.schedulers = generator_schedule + critic_schedule
+        self.optimizers = {"generator": self.generator_optimizer, "critic": self.critic_optimizer}
         self.loss = build_loss_state(recipe.loss.name, recipe.loss.params)
         self.engine = AdversarialEngine(
             data_parallel(self.generator, device),  # DDP wrappers under torchrun, else the networks themselves
@@ -77,11 +81,9 @@ class GanGame:
             self.loss.objective(),
             self.generator_optimizer,
             self.critic_optimizer,
-            EngineConfig(
-                autocast_dtype=AUTOCAST_DTYPES[recipe.run.precision],
-                coupling=recipe.engine.coupling,
-                max_consecutive_skips=recipe.engine.max_consecutive_skips,
-                skip_check="caller",
+            engine_config(
+                recipe.run,
+                recipe.engine,
                 critic_clip_norm=optim.critic_clip_norm,
                 generator_clip_norm=optim.generator_clip_norm,
             ),
@@ -90,12 +92,9 @@ class GanGame:
         self.round = STAGES.get(recipe.train.stage)
         self.images_per_step = recipe.train.batch_size * recipe.train.critic_steps
         self.nz = recipe.model.nz
-        self.rng = torch.Generator(device=device)
-        self.rng.manual_seed(recipe.run.seed)
         grid = recipe.logging.grid_size
-        self.fixed_z = torch.randn(grid, self.nz, generator=self.rng, device=device)
+        self.rng, self.fixed_z = latent_stream(recipe.run.seed, device, grid, self.nz)
         self.fixed_labels = torch.arange(grid, device=device) % self.num_classes if self.num_classes else None
-        reseed_for_rank(self.rng, recipe.run.seed)  # under torchrun: this rank's own latent stream
 
     # ------------------------------------------------------------------ batches and updates
     def _draw(self) -> AdversarialBatch:
@@ -117,62 +116,37 @@ class GanGame:
     # ------------------------------------------------------------------ Game protocol
     def train_step(self, step: int) -> Mapping[str, Scalar]:
         stats = self.round(self.engine, self._draw, self.recipe.train.critic_steps, on_step=self._after_update)
-        for scheduler in self.schedulers:
-            scheduler.step()
-        scalars = summarize(stats)
-        scalars.update(self.loss.scalars())
-        scalars["lr_generator"] = self.generator_optimizer.param_groups[0]["lr"]
-        scalars["lr_critic"] = self.critic_optimizer.param_groups[0]["lr"]
-        return scalars
-
-    def check(self) -> None:
-        """Raise :class:`~dfkd.engine.NonFiniteError` after too many consecutive skipped updates (one host sync)."""
-        self.engine.check_skips()
+        return self.finish_round(stats, self.loss.scalars())
 
     def evaluate(self) -> Mapping[str, float]:
         if self.evaluator is None:
             return {}
-        self.generator.eval()
-        try:
+        with eval_mode(self.generator):
             return self.evaluator.evaluate(self._sample, self.nz, self.num_classes, self.device)
-        finally:
-            self.generator.train()
 
     def sample_images(self) -> Tensor:
-        self.generator.eval()
-        try:
-            with torch.no_grad():
-                return self._sample(self.fixed_z, self.fixed_labels).float()
-        finally:
-            self.generator.train()
+        with eval_mode(self.generator), torch.no_grad():
+            return self._sample(self.fixed_z, self.fixed_labels).float()
 
-    def state_dict(self) -> dict[str, object]:
+    def checkpoint_parts(self) -> dict[str, Part]:
         return {
-            "generator": self.generator.state_dict(),
-            "critic": self.critic.state_dict(),
-            "generator_optimizer": self.generator_optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "schedulers": [s.state_dict() for s in self.schedulers],
-            "engine": self.engine.state_dict(),
-            "loss": self.loss.state_dict(),
-            "batches": self.batches.state_dict(),
-            "rng": rank_states(self.rng),
-            "fixed_z": self.fixed_z,
-            "fixed_labels": self.fixed_labels,
+            "generator": self.generator,
+            "critic": self.critic,
+            "generator_optimizer": self.generator_optimizer,
+            "critic_optimizer": self.critic_optimizer,
+            "schedulers": self.schedulers,
+            "engine": self.engine,
+            "loss": self.loss,
+            "batches": self.batches,
+            "rng": RankRng(self.rng, self.recipe.run.seed),
         }
 
+    def state_dict(self) -> dict[str, object]:
+        return {**super().state_dict(), "fixed_z": self.fixed_z, "fixed_labels": self.fixed_labels}
+
     def load_state_dict(self, state: dict[str, object]) -> None:
-        self.generator.load_state_dict(state["generator"])  # type: ignore[arg-type]
-        self.critic.load_state_dict(state["critic"])  # type: ignore[arg-type]
-        self.generator_optimizer.load_state_dict(state["generator_optimizer"])  # type: ignore[arg-type]
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])  # type: ignore[arg-type]
-        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):  # type: ignore[call-overload]
-            scheduler.load_state_dict(saved)
-        self.engine.load_state_dict(state["engine"])  # type: ignore[arg-type]
-        self.loss.load_state_dict(state["loss"])  # type: ignore[arg-type]
-        self.engine.objective = self.loss.objective()
-        self.batches.load_state_dict(state["batches"])  # type: ignore[arg-type]
-        load_rank_state(self.rng, state["rng"], self.recipe.run.seed)  # type: ignore[arg-type]
+        super().load_state_dict(state)
+        self.engine.objective = self.loss.objective()  # the loaded loss state's objective
         self.fixed_z = state["fixed_z"].to(self.device)  # type: ignore[attr-defined]
         labels = state["fixed_labels"]
         self.fixed_labels = None if labels is None else labels.to(self.device)  # type: ignore[attr-defined]

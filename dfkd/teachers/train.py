@@ -16,21 +16,23 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dfkd.config.load import RecipeError
+from dfkd.data.eval import agreement, predict_top1
 from dfkd.data.loading import flips_keep_labels, load_split
 from dfkd.data.spec import DatasetSpec
 from dfkd.distributed import data_parallel, from_main, sync_batchnorm
 from dfkd.distributed.batches import sharded_batches
 from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
+from dfkd.runs.game_base import CheckpointedGame, Part, optimised
 from dfkd.runs.launch import plan_run
 from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, build_optimizer, build_scheduler, prepare_models
+from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, prepare_models
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo, save_teacher
 
 
-class TeacherGame:
+class TeacherGame(CheckpointedGame):
     """One step = one SGD step on a batch of the training split."""
 
     def __init__(
@@ -64,8 +66,9 @@ class TeacherGame:
         schedule = cfg.lr_schedule.model_copy(
             update={"milestones": [m * self.steps_per_epoch for m in cfg.lr_schedule.milestones]}
         )
-        self.optimizer = build_optimizer(self.model.parameters(), cfg.optimizer)
-        self.scheduler = build_scheduler(self.optimizer, schedule, self.total_steps)
+        self.optimizer, (self.scheduler,) = optimised(
+            self.model.parameters(), cfg.optimizer, schedule, self.total_steps
+        )
         self.autocast = AUTOCAST_DTYPES[recipe.run.precision]
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.autocast == torch.float16)
         self.test_images, self.test_labels = test
@@ -85,34 +88,20 @@ class TeacherGame:
         return {"loss": loss.detach(), "train_acc": accuracy, "lr": self.optimizer.param_groups[0]["lr"]}
 
     def evaluate(self) -> Mapping[str, float]:
-        predictions = []
-        self.model.eval()
-        with torch.inference_mode():
-            for start in range(0, self.test_images.shape[0], 512):
-                batch = self.test_images[start : start + 512].to(self.device)
-                batch = batch.float().div(255) if batch.dtype == torch.uint8 else batch.float()
-                predictions.append(self.model(self.normalizer(batch)).argmax(1).cpu())
-        self.model.train()
-        return {"test_acc": float((torch.cat(predictions) == self.test_labels.cpu()).float().mean())}
+        predictions = predict_top1(self.model, self.test_images, normalize=self.normalizer)
+        return {"test_acc": agreement(predictions, self.test_labels)}
 
     def sample_images(self) -> None:
         return None
 
-    def state_dict(self) -> dict[str, object]:
+    def checkpoint_parts(self) -> dict[str, Part]:
         return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "batches": self.batches.state_dict(),
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "scaler": self.scaler,
+            "batches": self.batches,
         }
-
-    def load_state_dict(self, state: dict[str, object]) -> None:
-        self.model.load_state_dict(state["model"])  # type: ignore[arg-type]
-        self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
-        self.scheduler.load_state_dict(state["scheduler"])  # type: ignore[arg-type]
-        self.scaler.load_state_dict(state["scaler"])  # type: ignore[arg-type]
-        self.batches.load_state_dict(state["batches"])  # type: ignore[arg-type]
 
 
 #: Recipe keys that may change when a teacher training is resumed.
