@@ -238,7 +238,7 @@ class ResumableLambdaLR(torch.optim.lr_scheduler.LambdaLR):
         planned = [fn.total if isinstance(fn, CosineToZero) else None for fn in self.lr_lambdas]
         super().load_state_dict(state_dict)
         for fn, total in zip(self.lr_lambdas, planned, strict=True):
-            if isinstance(fn, CosineToZero) and total is not None and fn.total != total:
+            if isinstance(fn, CosineToZero) and total is not None and fn.total != total and total > self.last_epoch:
                 if fn(self.last_epoch) == 0.0:
                     from dfkd.runs.session import SessionError
 

@@ -70,3 +70,12 @@ def test_a_cosine_annealing_state_from_earlier_versions_loads() -> None:
     new_optimizer.load_state_dict(fresh.state_dict())
     new.load_state_dict(replay.state_dict())
     assert _play(new_optimizer, new, 2) == pytest.approx(expected[2:])
+
+
+def test_resuming_with_exactly_the_steps_done_leaves_the_schedule_as_it_is() -> None:
+    # a run stopped by its wall-time budget or a signal, resumed with steps=<done> to finish it
+    optimizer, scheduler = _schedule(8)
+    _play(optimizer, scheduler, 5)
+    _, same_length_as_done = _schedule(5)
+    same_length_as_done.load_state_dict(scheduler.state_dict())  # no replan to an empty schedule, no error
+    assert same_length_as_done.lr_lambdas[0].__dict__ == scheduler.lr_lambdas[0].__dict__

@@ -90,7 +90,11 @@ class TensorBatches:
             self._order = self._new_order()
         index = self._order[self.position : self.position + self.batch_size]
         self.position += self.batch_size
-        images = self._augment(self.images[index]) if self.augment else self.images[index]  # on the stored dtype
+        return self._assemble(index, self.generator)
+
+    def _assemble(self, index: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """The images (augmented with ``generator``'s draws, in the batch's memory format) and labels at ``index``."""
+        images = self._augment(self.images[index], generator) if self.augment else self.images[index]
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return _as_float(images), self.labels[index]
@@ -102,12 +106,12 @@ class TensorBatches:
         """Endless: ``for images, labels in batches`` runs until the caller stops it."""
         return self.next_batch()
 
-    def _augment(self, images: Tensor) -> Tensor:
+    def _augment(self, images: Tensor, generator: torch.Generator) -> Tensor:
         """Random crop (zero padding 4) and horizontal flip per image: one gather, on the stored dtype (uint8 8-bit
         data moves a quarter of the bytes of float32)."""
         n, _, height, width = images.shape
-        offsets = torch.randint(0, 2 * _PADDING + 1, (2, n), generator=self.generator, device=self.device)
-        flips = torch.rand(n, generator=self.generator, device=self.device) < 0.5
+        offsets = torch.randint(0, 2 * _PADDING + 1, (2, n), generator=generator, device=self.device)
+        flips = torch.rand(n, generator=generator, device=self.device) < 0.5
         padded = torch.nn.functional.pad(images, (_PADDING,) * 4)
         rows = offsets[0, :, None] + torch.arange(height, device=self.device)  # (n, H)
         cols = offsets[1, :, None] + torch.arange(width, device=self.device)  # (n, W)

@@ -22,7 +22,7 @@ from dfkd.data.spec import DatasetSpec
 from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe
 from dfkd.distill.critic import running_stat_batchnorms
 from dfkd.distill.game import DistillGame
-from dfkd.distributed import is_main
+from dfkd.distributed import from_main, is_main
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
@@ -193,7 +193,9 @@ def run_distill_with_baseline(
         return summary, run_distill(None, resume=str(baseline_path))
     wall_s = float(summary["wall_s"])
     baseline_overrides = ["method=noise", f"run.name={baseline_path.name}", "noise_baseline=false"]
-    steps = rounds_in(load_recipe(DistillRecipe, resolved, baseline_overrides), wall_s)
+    probe = load_recipe(DistillRecipe, resolved, baseline_overrides)
+    local = rounds_in(probe, wall_s)  # every rank builds and times the probe (its DDP set-up is collective)
+    steps = from_main(lambda: local)  # torchrun: rank 0's estimate for every rank
     print(
         f"control: a fresh student on fixed random-noise inputs for the same {wall_s:.0f} s of training "
         f"({steps} rounds, its learning-rate schedule over those)"

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from dfkd.data.batches import TensorBatches, _as_float
+from dfkd.data.batches import TensorBatches
 from dfkd.distributed.context import active, rank, world_size
 from dfkd.distributed.modules import local_batch
 from dfkd.distributed.rng import load_rank_state, rank_seed, rank_states
@@ -29,7 +29,7 @@ class ShardedBatches(TensorBatches):
         self.local_size = local_batch(batch_size, key)
         self.shard = slice(rank() * self.local_size, (rank() + 1) * self.local_size)
         self.seed = int(kwargs.get("seed", 0))
-        self.augment_generator = torch.Generator().manual_seed(rank_seed(self.seed))
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(rank_seed(self.seed))
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         """This rank's ``batch_size / world`` images and labels of the next global batch."""
@@ -37,16 +37,9 @@ class ShardedBatches(TensorBatches):
             self.epoch += 1
             self.position = 0
             self._order = self._new_order()
-        index = self._order[self.position : self.position + self.batch_size][self.shard].to(self.device)
+        index = self._order[self.position : self.position + self.batch_size][self.shard]
         self.position += self.batch_size
-        images = _as_float(self.images[index])
-        if self.augment:
-            shared, self.generator = self.generator, self.augment_generator
-            try:
-                images = self._augment(images)
-            finally:
-                self.generator = shared
-        return images, self.labels[index]
+        return self._assemble(index, self.augment_generator)  # augmentation draws of this rank's own stream
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "augment_generators": rank_states(self.augment_generator)}

@@ -65,7 +65,7 @@ from tqdm import tqdm
 from dfkd.config.load import read_yaml_mapping, recipe_to_dict
 from dfkd.config.load import recipe_hash as compute_recipe_hash
 from dfkd.diagnostics.host_syncs import explicit_synchronize
-from dfkd.distributed import any_rank, from_main, is_main, world_size
+from dfkd.distributed import any_rank, from_main, run_on_main, world_size
 from dfkd.engine.safety import NonFiniteError
 from dfkd.runs.checkpoint import (
     NonFiniteStateError,
@@ -308,7 +308,8 @@ class _Session:
             self.check_resumable(ckpt)
             try:
                 self.game.load_state_dict(ckpt["game"])
-            except SessionError as exc:  # e.g. a schedule that cannot be extended
+            except (SessionError, ValueError, RuntimeError, KeyError) as exc:  # a schedule that cannot be extended,
+                # a batch stream saved on another kind of device, a state from another game
                 raise SessionError(f"{self.run.path}: refusing to resume: {exc}") from exc
             restore_rng_state(ckpt["rng"])
             self.good[self.run.last_checkpoint] = self.state.step
@@ -334,8 +335,9 @@ class _Session:
             "meta": self.meta,
             "fingerprints": {name: f.value for name, f in self.fingerprints.items()},
         }
-        if is_main():  # the state is built on every rank (it gathers per-rank RNG streams)
-            save_checkpoint(path, state)
+        # The state is built on every rank (it gathers per-rank RNG streams); rank 0 writes it, and a refusal
+        # (non-finite values, full disk) is raised on every rank.
+        run_on_main(lambda: save_checkpoint(path, state))
         self.good[Path(path)] = self.state.step
         self.run.flush()
 

@@ -3,6 +3,7 @@ data it meets."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -87,4 +88,23 @@ def match_input_size(
             f"{checkpoint}: the teacher takes {recorded} inputs (recorded in the file) but the images of {spec.name} "
             f"are {'x'.join(map(str, data_size))} ({options.data}); use data of the teacher's input size"
         )
+    check_normalisation(info, checkpoint, options)
     return info
+
+
+def check_normalisation(info: TeacherInfo, checkpoint: str, options: OptionNames = RECIPE_OPTIONS) -> None:
+    """The input normalisation must give one finite mean and one finite, positive std per input channel."""
+    channels = info.input_size[0] if info.input_size is not None else None
+    for name, values, option in (("mean", info.mean, options.mean), ("std", info.std, options.std)):
+        if values is None:
+            continue
+        if channels is not None and len(values) != channels:
+            raise TeacherLoadError(
+                f"{checkpoint}: the input normalisation's {name} has {len(values)} value(s) for {channels}-channel "
+                f"inputs ({option}); give one per channel"
+            )
+        if not all(math.isfinite(v) for v in values) or (name == "std" and min(values) <= 0):
+            wanted = "finite numbers > 0" if name == "std" else "finite numbers"
+            raise TeacherLoadError(
+                f"{checkpoint}: the input normalisation's {name} must be {wanted} ({option}): {values}"
+            )

@@ -186,3 +186,17 @@ def test_resume_refuses_another_fingerprint_and_fewer_steps(tmp_path: Path) -> N
     assert load_checkpoint(run.last_checkpoint)["session"]["step"] == 6  # nothing changed by the refusals
     summary = run_session(ToyGame(), run, config(steps=8), resume=True, fingerprints={"teacher": teacher})
     assert summary["steps"] == 8
+
+
+class WrongDeviceGame(ToyGame):
+    """A game whose saved state cannot be restored here (as a batch stream saved on another kind of device)."""
+
+    def load_state_dict(self, state: dict) -> None:
+        raise ValueError("the batch stream was saved on another kind of device than cpu")
+
+
+def test_a_checkpoint_that_does_not_fit_the_game_is_one_clean_error(tmp_path: Path) -> None:
+    run = RunDir("moved", tmp_path, tensorboard=False)
+    run_session(ToyGame(), run, config(steps=4), resume=False)
+    with pytest.raises(SessionError, match="refusing to resume: the batch stream was saved on another kind"):
+        run_session(WrongDeviceGame(), run, config(steps=6), resume=True)

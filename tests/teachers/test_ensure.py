@@ -68,3 +68,19 @@ def test_distill_refuses_a_teacher_of_another_input_size(tmp_path: Path, monkeyp
     with pytest.raises(TeacherLoadError, match=r"teacher.pt: the teacher takes 3x64x64 inputs"):
         run_distill(str(tiny_recipe(tmp_path)))
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "message"),
+    [
+        ((0.5, 0.5), (0.2, 0.2, 0.2), r"mean has 2 value\(s\) for 3-channel inputs \(teacher.mean\)"),
+        ((0.5, 0.5, 0.5), (0.2, 0.0, 0.2), r"std must be finite numbers > 0 \(teacher.std\)"),
+        ((0.5, float("nan"), 0.5), (0.2, 0.2, 0.2), r"mean must be finite numbers \(teacher.mean\)"),
+    ],
+)
+def test_the_input_normalisation_must_fit_the_channels_and_be_finite(
+    mean: tuple[float, ...], std: tuple[float, ...], message: str
+) -> None:
+    info = TeacherInfo("simple_cnn", 10, (3, 32, 32), mean, std)
+    with pytest.raises(TeacherLoadError, match=message):
+        match_input_size(info, dataset_spec("shapes"), "t.pt")
