@@ -110,16 +110,3 @@ def plan_run(
         print(f"{root / settings.name} already holds a run (continue it with --resume); this run is {root / name}")
         recipe = recipe.model_copy(update={"run": settings.model_copy(update={"name": name})})
     return PlannedRun(recipe, root / name, False, tuple(changeable))
-
-
-def open_run(
-    schema: type[R],
-    recipe_path: str | None,
-    overrides: Sequence[str],
-    *,
-    resume: str | None = None,
-    changeable: Sequence[str] = (),
-) -> tuple[R, RunDir, bool]:
-    """:func:`plan_run` and :meth:`PlannedRun.open` in one call: (recipe, run directory, resuming?)."""
-    plan = plan_run(schema, recipe_path, overrides, resume=resume, changeable=changeable)
-    return plan.recipe, plan.open(), plan.resuming
