@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from dfkd.cli._errors import user_error_line
+from dfkd.cli._errors import exit_code_reporting_user_errors
 
 # subcommand -> module defining ``configure(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, str] = {
@@ -61,18 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dfkd.distributed import process_group_from_env
 
     group = process_group_from_env() if args.command in DISTRIBUTED_COMMANDS else contextlib.nullcontext()
-    try:
+
+    def run() -> int:
         with group:
             return int(args._run(args) or 0)
+
+    try:
+        return exit_code_reporting_user_errors(f"dfkd {args.command}", run)
     except KeyboardInterrupt:
         print(f"dfkd {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:
-        line = user_error_line(err)
-        if line is None:
-            raise
-        print(f"dfkd {args.command}: error: {line}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ the reason in words. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import errno
+import sys
+from collections.abc import Callable
 
 # errno -> what to say after the path; these come from writing (a run directory, a checkpoint, an image).
 _WRITE_ERRORS: dict[int, str] = {
@@ -72,6 +74,19 @@ def user_error_line(err: BaseException) -> str | None:
     else:
         line = None
     return None if line is None else "; ".join(part.strip() for part in line.splitlines() if part.strip())
+
+
+def exit_code_reporting_user_errors(prog: str, run: Callable[[], int]) -> int:
+    """``run()``; a user error is printed as ``<prog>: error: <one line>`` on stderr and gives exit status 2.
+    Anything else (a bug) propagates with its traceback."""
+    try:
+        return run()
+    except Exception as err:
+        line = user_error_line(err)
+        if line is None:
+            raise
+        print(f"{prog}: error: {line}", file=sys.stderr)
+        return 2
 
 
 class CommandLineError(Exception):

@@ -246,16 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         help="epoch seconds the run started at (the shell script passes its own start, so that the install counts)",
     )
     args = parser.parse_args(argv)
-    from dfkd.cli._errors import user_error_line
+    from dfkd.cli._errors import exit_code_reporting_user_errors
 
-    try:
-        return reproduce(args)
-    except Exception as err:  # what the user must fix, in one line (as the dfkd commands do); bugs propagate
-        line = user_error_line(err)
-        if line is None:
-            raise
-        print(f"gpu-reproduce: error: {line}", file=sys.stderr)
-        return 2
+    return exit_code_reporting_user_errors("gpu-reproduce", lambda: reproduce(args))
 
 
 if __name__ == "__main__":
