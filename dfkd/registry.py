@@ -53,6 +53,12 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def validate(self, name: str) -> str:
+        """``name`` if registered, else ValueError("one of ...") -- for recipe validators, which prefix the key."""
+        if name not in self._entries:
+            raise ValueError(f"one of {', '.join(self.names())}")
+        return name
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -85,9 +85,7 @@ class LossSection(Section):
     def _known_objective(cls, value: str) -> str:
         from dfkd.losses import KD_OBJECTIVES
 
-        if value not in KD_OBJECTIVES:
-            raise ValueError(f"one of {', '.join(KD_OBJECTIVES.names())}")
-        return value
+        return KD_OBJECTIVES.validate(value)
 
     @field_validator("priors")
     @classmethod

@@ -62,9 +62,7 @@ class GanLossSection(Section):
     @field_validator("name")
     @classmethod
     def _known_loss(cls, value: str) -> str:
-        if value not in GAN_LOSSES:
-            raise ValueError(f"one of {', '.join(GAN_LOSSES.names())}")
-        return value
+        return GAN_LOSSES.validate(value)
 
     @field_validator("penalty")
     @classmethod
