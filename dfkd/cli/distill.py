@@ -1,7 +1,8 @@
 """Distil a teacher into a student without the teacher's data (one-stage, DFAD or ZSKT).
 
 Without a recipe, runs the quick-start: a small teacher trained on first use on generated patterns (cached in
-checkpoints/), one-stage distillation into a smaller student, then the same time on fixed noise as a control.
+checkpoints/), one-stage distillation into a smaller student, then as many student updates on fixed noise
+inputs as a control.
 """
 
 from __future__ import annotations

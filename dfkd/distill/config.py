@@ -131,7 +131,7 @@ class DistillRecipe(Section):
     optim: OptimSection = OptimSection()
     engine: EngineSection = EngineSection()
     logging: LoggingSection = LoggingSection()
-    noise_baseline: bool = False  # after the run, distil a fresh student on fixed noise for the same wall time
+    noise_baseline: bool = False  # after the run, the same student updates on fixed noise inputs
 
     @field_validator("loss")
     @classmethod

@@ -150,6 +150,7 @@ class DistillGame(AdversarialGame):
         self.memory = ReplayMemory(replay.capacity, device) if replay.capacity and replay.steps else None
         self.images_per_step += recipe.batch_size * (replay.steps if self.memory is not None else 0)
         self._noise_pool: Tensor | None = None
+        self._noise_logits: Tensor | None = None
         self.teacher_eval_predictions = self._predictions(teacher)
 
     # ------------------------------------------------------------------ batches
@@ -157,14 +158,24 @@ class DistillGame(AdversarialGame):
         z = torch.randn(self.batch_size, self.nz, generator=self.rng, device=self.device)
         return AdversarialBatch(z=z)
 
-    def _noise(self) -> Tensor:
+    def _noise(self) -> tuple[Tensor, TeacherPass | None]:
+        """A batch of the fixed random-noise pool, with the teacher's logits on it when they suffice.
+
+        The pool and the teacher are both fixed, so the teacher labels the pool once (in chunks of
+        ``data.batch_size``) and the control's student steps run no teacher forward; with attention transfer the
+        student also needs the teacher's features, which are not kept for the whole pool (None: the critic runs
+        the teacher on the batch)."""
         if self._noise_pool is None:  # fixed for the run: derived from the seed, not from the RNG stream
             pool_rng = torch.Generator(device=self.device)
             pool_rng.manual_seed(self.recipe.run.seed + 1)
             shape = (self.recipe.noise_pool, *self.input_size)
             self._noise_pool = torch.randn(shape, generator=pool_rng, device=self.device)
+            if not self.teacher.features:
+                chunks = self._noise_pool.split(self.recipe.data.batch_size)
+                self._noise_logits = torch.cat([self._teacher_pass(chunk).logits.float() for chunk in chunks])
         index = torch.randint(self._noise_pool.shape[0], (self.batch_size,), generator=self.rng, device=self.device)
-        return self._noise_pool[index]
+        logits = self._noise_logits
+        return self._noise_pool[index], None if logits is None else TeacherPass(logits[index])
 
     # ------------------------------------------------------------------ teacher
     def _teacher_pass(self, x: Tensor) -> TeacherPass:

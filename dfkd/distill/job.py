@@ -8,7 +8,6 @@ and ``summary.json``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -22,11 +21,10 @@ from dfkd.data.spec import DatasetSpec
 from dfkd.distill.config import CHANGEABLE_ON_RESUME, DistillRecipe
 from dfkd.distill.critic import running_stat_batchnorms
 from dfkd.distill.game import DistillGame
-from dfkd.distributed import from_main, is_main
+from dfkd.distributed import is_main
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
-from dfkd.runs.run_dir import to_float
 from dfkd.runs.session import Fingerprint, SessionConfig, recipe_fingerprint, run_session
 from dfkd.runtime import apply_run_settings, prepare_models
 from dfkd.teachers.ensure import ensure_teacher, match_input_size
@@ -151,36 +149,35 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     return summary
 
 
-#: Timed rounds (after one warm-up round) that estimate how many rounds of the noise control fit in a wall time.
-PROBE_ROUNDS = 3
+def student_updates_per_round(recipe: DistillRecipe) -> int:
+    """Student updates in one round: the method's student steps and the replay steps."""
+    return recipe.student_steps + (recipe.replay.steps if recipe.replay.capacity else 0)
 
 
-def rounds_in(recipe: DistillRecipe, wall_s: float) -> int:
-    """How many rounds of ``recipe`` fit in ``wall_s`` seconds of training, timed on a throwaway game.
-
-    The probe plays one warm-up round and :data:`PROBE_ROUNDS` timed ones, reading every scalar back; nothing
-    is written, and the real run starts from its seed as usual.
-    """
-    device = apply_run_settings(recipe.run)
-    game, _ = build_game(recipe, device)
-    game.train_step(1)
-    started = time.perf_counter()
-    for step in range(2, 2 + PROBE_ROUNDS):
-        for key, value in game.train_step(step).items():
-            to_float(key, value)  # waits for the device: the timing covers its (asynchronous) work
-    per_round = (time.perf_counter() - started) / PROBE_ROUNDS
-    return max(1, int(wall_s / max(per_round, 1e-9)))
+def control_overrides(recipe: DistillRecipe, rounds: int) -> list[str]:
+    """Overrides turning the distillation's recipe into its noise control: as many rounds as the distillation
+    made, each with as many student updates on as large batches (its replay steps become ordinary student
+    steps on the noise pool), a learning-rate schedule over those rounds, and a generator that never trains."""
+    return [
+        "method=noise",
+        "noise_baseline=false",
+        f"steps={rounds}",
+        f"student_steps={student_updates_per_round(recipe)}",
+        "replay.capacity=0",
+        "replay.steps=0",
+    ]
 
 
 def run_distill_with_baseline(
     recipe_path: str | None, overrides: Sequence[str] = (), *, resume: str | None = None
 ) -> tuple[dict, dict | None]:
     """The distillation, then (if the recipe asks) the control: a fresh student trained on a fixed pool of
-    random-noise inputs for the same training wall time, in ``runs/<name>-noise``.
+    random-noise inputs, labelled by the teacher, in ``runs/<name>-noise``.
 
-    The control's number of rounds is what fits in that wall time (timed by :func:`rounds_in`), so that its
-    learning-rate schedule runs its full course, as the distillation's did; a wall-time cap of twice the
-    distillation's only guards against a grossly wrong estimate.
+    The control makes exactly as many student updates on as many images as the distillation did (see
+    :func:`control_overrides`): the same optimisation, only the inputs differ, so what the distilled student knows
+    beyond the control's comes from the generator. Its wall time (reported beside the distillation's) is shorter,
+    as it needs no generator and the teacher labels the pool once.
     """
     summary = run_distill(recipe_path, overrides, resume=resume)
     run_path = Path(str(summary["run_dir"]))
@@ -191,17 +188,12 @@ def run_distill_with_baseline(
     baseline_path = run_path.parent / f"{run_path.name}-noise"
     if resume and holds_run(baseline_path):
         return summary, run_distill(None, resume=str(baseline_path))
-    wall_s = float(summary["wall_s"])
-    baseline_overrides = ["method=noise", f"run.name={baseline_path.name}", "noise_baseline=false"]
-    probe = load_recipe(DistillRecipe, resolved, baseline_overrides)
-    local = rounds_in(probe, wall_s)  # every rank builds and times the probe (its DDP set-up is collective)
-    steps = from_main(lambda: local)  # torchrun: rank 0's estimate for every rank
+    rounds = int(summary["steps"])
     print(
-        f"control: a fresh student on fixed random-noise inputs for the same {wall_s:.0f} s of training "
-        f"({steps} rounds, its learning-rate schedule over those)"
+        f"control: a fresh student on fixed random-noise inputs, as many student updates "
+        f"({rounds} rounds x {student_updates_per_round(recipe)}) on as many images"
     )
-    baseline_overrides += [f"steps={steps}", f"logging.max_wall_s={max(2 * wall_s, 1.0)}"]
-    return summary, run_distill(resolved, baseline_overrides)
+    return summary, run_distill(resolved, [f"run.name={baseline_path.name}", *control_overrides(recipe, rounds)])
 
 
 def format_report(summary: dict, baseline: dict | None) -> str:

@@ -11,7 +11,8 @@
   student step -- numerically the same (neither generator nor teacher changes between student steps), and
   it is ZSKT's own saving: two teacher forwards per round (the generator update's and this one), whatever
   ``student_steps``.
-* ``noise`` -- the control: student updates on a fixed pool of random inputs; the generator is never trained.
+* ``noise`` -- the control: student updates on batches of a fixed pool of random inputs, labelled once by the
+  teacher; the generator is never trained.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class RoundContext:
     teacher_pass: Callable[[Tensor], TeacherPass]
     draw: Callable[[], AdversarialBatch]
     student_steps: int
-    noise: Callable[[], Tensor]
+    noise: Callable[[], tuple[Tensor, TeacherPass | None]]
 
 
 Method = Callable[[RoundContext], list[StepStats]]
@@ -64,5 +65,8 @@ def zskt(ctx: RoundContext) -> list[StepStats]:
 
 @METHODS.register("noise")
 def noise(ctx: RoundContext) -> list[StepStats]:
-    batch = ctx.draw()
-    return [ctx.engine.critic_step(batch, fake=ctx.noise()) for _ in range(ctx.student_steps)]
+    stats = []
+    for _ in range(ctx.student_steps):  # a fresh batch of the pool per step, as the other methods draw fresh z
+        images, teacher = ctx.noise()
+        stats.append(ctx.engine.critic_step(ctx.draw(), fake=images, precomputed=teacher))
+    return stats

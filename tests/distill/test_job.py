@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from dfkd.config.load import RecipeError
 from dfkd.data.errors import DataNotFoundError
@@ -91,10 +92,16 @@ def test_a_second_run_never_overwrites_the_first(recipe_factory) -> None:
     assert Path(second).name == Path(first).name + "-2"
 
 
-def test_noise_control_runs_for_the_same_wall_time(recipe_factory) -> None:
-    summary, baseline = run_distill_with_baseline(str(recipe_factory(steps=2, noise_baseline=True)))
+def test_noise_control_makes_as_many_student_updates_on_as_many_images(recipe_factory) -> None:
+    replay = {"capacity": 32, "steps": 2}
+    summary, baseline = run_distill_with_baseline(
+        str(recipe_factory(steps=2, student_steps=2, replay=replay, noise_baseline=True))
+    )
     assert baseline is not None and baseline["method"] == "noise"
-    assert baseline["wall_s"] >= 0.9 * summary["wall_s"] or baseline["stopped"] == "completed"
+    assert baseline["steps"] == summary["steps"] == 2
+    assert baseline["images_seen"] == summary["images_seen"]  # 2 rounds x (2 student + 2 replay steps) x batch
+    control = yaml.safe_load((Path(baseline["run_dir"]) / "recipe.yaml").read_text())
+    assert control["student_steps"] == 4 and control["replay"]["capacity"] == 0
     assert Path(baseline["run_dir"]).name == Path(summary["run_dir"]).name + "-noise"
 
 

@@ -80,7 +80,6 @@ REPLAY = {"replay": {"capacity": 16, "steps": 3, "per_round": 2}}
         ({"method": "zskt", "student_steps": 4, "loss": {"priors": {"bn": 1.0}}}, 2),
         ({"method": "dfad", "student_steps": 5}, 6),  # 5 student steps on fresh fakes + 1 generator step
         ({"method": "onestage", "student_steps": 5}, 5),  # 4 student-only steps + 1 joint step
-        ({"method": "noise", "student_steps": 3}, 3),
         ({"method": "onestage", "student_steps": 2, **REPLAY}, 2 + 2),  # + 2 stored batches, 0 per replay step
         ({**ZSKT, "student_steps": 10, "loss": {"discrepancy": "kl"}, **REPLAY}, 2 + 2),
     ],
@@ -88,6 +87,27 @@ REPLAY = {"replay": {"capacity": 16, "steps": 3, "per_round": 2}}
 def test_teacher_forwards_per_round(recipe: dict, expected: int) -> None:
     game, teacher = _game(**recipe)
     assert _forwards_per_round(game, teacher) == [expected, expected]
+
+
+def test_the_noise_control_labels_its_pool_once() -> None:
+    game, teacher = _game(method="noise", student_steps=3, noise_pool=16, data={"batch_size": 8})
+    assert _forwards_per_round(game, teacher) == [2, 0]  # the 16-image pool in two chunks, then no teacher pass
+
+
+def test_the_noise_control_with_attention_transfer_runs_the_teacher_per_step() -> None:
+    game, teacher = _game(method="noise", student_steps=3, loss={"discrepancy": "kl", "attention_beta": 250.0})
+    assert _forwards_per_round(game, teacher) == [3, 3]  # features for a whole pool are not kept
+
+
+def test_the_noise_controls_stored_labels_match_fresh_teacher_passes() -> None:
+    reused, _ = _game(method="noise", student_steps=3)
+    fresh, _ = _game(method="noise", student_steps=3)
+    _without_reuse(fresh)
+    for step in range(2):
+        reused.train_step(step)
+        fresh.train_step(step)
+    for a, b in zip(_states(reused), _states(fresh), strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def _without_reuse(game: DistillGame) -> None:
