@@ -1,10 +1,11 @@
 """Compare distillation methods (or recipes) under one budget, over several seeds, with the same teacher.
 
 `dfkd compare [RECIPE ...] [--methods onestage,dfad] [--seeds 0,1,2] (--budget-seconds N | --budget-rounds N)
-[--name NAME] [--root DIR] [key=value ...]` runs every contender x seed as a normal `dfkd distill` run in
-<root>/<name>/<contender>-seed<seed>/ (seeds interleaved across contenders), then writes results.json,
-table.md, accuracy_vs_time.png and accuracy_vs_images.png there. Without a recipe: the quick-start. Rerunning
-the same command resumes an interrupted comparison and re-reads finished runs instead of repeating them.
+[--name NAME] [--root DIR] [--reference CONTENDER] [key=value ...]` runs every contender x seed as a normal
+`dfkd distill` run in <root>/<name>/<contender>-seed<seed>/ (seeds interleaved across contenders), then writes
+results.json, table.md, accuracy_vs_time.png and accuracy_vs_images.png there. Without a recipe: the quick-start.
+Rerunning the same command resumes an interrupted comparison and re-reads finished runs instead of repeating
+them; so does rerunning it with another --reference, which changes only the summary.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--name", help="the comparison's directory name (default: from the recipe names)")
     parser.add_argument("--root", default="compare", metavar="DIR", help="parent of <name> (default: compare)")
+    parser.add_argument(
+        "--reference",
+        metavar="CONTENDER",
+        help="report every contender's time to this contender's final accuracy (a label as in results.json, "
+        "e.g. dfad; default: the best mean last accuracy); changes only the summary, never the runs",
+    )
     _accept_items_after_options(parser)
 
 
@@ -73,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             root=args.root,
             overrides=overrides,
+            reference=args.reference,
         )
         results = run_compare(spec)
     except CompareError as err:

@@ -1,14 +1,17 @@
 """Accuracy curves of member runs: reading them, time to a fraction of the teacher, means over seeds.
 
-A member's curve is its evaluations in metrics.jsonl: ``eval/student_acc`` against ``train_wall_s`` (training
-time only, without evaluation and checkpoints, accumulated over resumes) and against generated images seen
-(``step`` x images per round). Between evaluations the accuracy is not known; curves are treated as step
-functions that hold the last evaluated value, so means over seeds never invent values between evaluations.
+A member's curve is its evaluations in metrics.jsonl: ``eval/student_acc`` against the round (``step``),
+``train_wall_s`` (training time only, without evaluation and checkpoints, accumulated over resumes) and
+generated images seen (``step`` x images per round). Between evaluations the accuracy is not known; curves are
+treated as step functions that hold the last evaluated value, so means over seeds never invent values between
+evaluations. :func:`seed_mean_curve` averages seeds only on the rounds that every seed evaluated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import Literal
 
@@ -22,8 +25,9 @@ ACCURACY_KEY = "eval/student_acc"
 
 @dataclass(frozen=True)
 class Curve:
-    """One member's evaluations, in step order."""
+    """One member's evaluations, in step order: the round, training seconds, images seen and accuracy of each."""
 
+    steps: np.ndarray
     seconds: np.ndarray
     images: np.ndarray
     accuracy: np.ndarray
@@ -36,6 +40,7 @@ def read_curve(run_path: Path, images_per_round: float) -> Curve:
     rows = RunDir(run_path.name, root=run_path.parent, tensorboard=False).read_metrics()
     evals = sorted((r for r in rows if ACCURACY_KEY in r and "train_wall_s" in r), key=lambda r: r["step"])
     return Curve(
+        steps=np.array([int(r["step"]) for r in evals], dtype=np.int64),
         seconds=np.array([float(r["train_wall_s"]) for r in evals]),
         images=np.array([r["step"] * images_per_round for r in evals]),
         accuracy=np.array([float(r[ACCURACY_KEY]) for r in evals]),
@@ -46,6 +51,27 @@ def first_reach(curve: Curve, threshold: float, axis: Axis) -> float | None:
     """Seconds (or images) at the first evaluation with accuracy >= ``threshold``; None if none reached it."""
     hits = np.flatnonzero(curve.accuracy >= threshold)
     return float(curve.axis(axis)[hits[0]]) if hits.size else None
+
+
+def seed_mean_curve(curves: Sequence[Curve]) -> Curve | None:
+    """The mean over seeds on the rounds that EVERY seed evaluated (seconds, images and accuracy averaged at each
+    such round); None without seeds or without such a round."""
+    if not curves:
+        return None
+    common = reduce(np.intersect1d, [c.steps for c in curves])
+    if common.size == 0:
+        return None
+    at = [np.searchsorted(c.steps, common) for c in curves]
+
+    def mean(values: list[np.ndarray]) -> np.ndarray:
+        return np.mean([v[i] for v, i in zip(values, at, strict=True)], axis=0)
+
+    return Curve(
+        steps=common,
+        seconds=mean([c.seconds for c in curves]),
+        images=mean([c.images for c in curves]),
+        accuracy=mean([c.accuracy for c in curves]),
+    )
 
 
 def hold_last(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -5,6 +5,16 @@ student reached ``f`` x the teacher's accuracy; it is null unless EVERY seed rea
 that happened to get there would flatter a contender); ``seeds_reaching`` says how many did.
 ``images_to_fraction`` is the same in generated images, which the machine's load cannot change.
 ``speedup_vs`` divides the first contender's time by this one's, where both are known.
+
+``reference`` is one contender (``--reference``; by default the one with the highest mean last accuracy) and
+``accuracy`` its mean last accuracy over seeds. ``time_to_reference`` says when another contender got there:
+its seeds' evaluation curves are averaged over seeds on the evaluation rounds that EVERY seed has (the seed-mean
+curve), and the first such round where that mean is >= the reference accuracy (less a tolerance of 1e-9, so that
+the reference, whose seed-mean at its final round is its mean last accuracy, reaches its own accuracy) gives
+``round``, ``seconds`` (the mean over seeds of ``train_wall_s`` at that round) and ``images`` (round x images per
+round); null if the seed-mean never gets there. A per-seed first time to a MEAN accuracy would be undefined for
+the seeds that end below the mean; the seed-mean curve is not. ``speedup_to_reference`` is the reference's
+seconds over this contender's (null where either is null).
 """
 
 from __future__ import annotations
@@ -13,9 +23,14 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dfkd.compare.curves import Curve, first_reach
+import numpy as np
+
+from dfkd.compare.curves import Curve, first_reach, seed_mean_curve
 from dfkd.compare.plan import Contender
-from dfkd.compare.spec import FRACTIONS
+from dfkd.compare.spec import FRACTIONS, CompareError
+
+#: How far below the reference accuracy a seed-mean may be and still count as reaching it (float rounding).
+REACH_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -91,8 +106,53 @@ def add_speedups(entries: list[dict]) -> None:
         entry["speedup_vs"] = {"contender": first["contender"], **ratios}
 
 
-def build_results(header: dict, contenders: Sequence[Contender], results: dict[str, list[MemberResult]]) -> dict:
-    """results.json: ``header`` (budget, seeds, teacher, ...) and one entry per contender, in order."""
+def check_reference(reference: str | None, labels: Sequence[str]) -> None:
+    """CompareError naming --reference unless ``reference`` is None (the default) or one of the contenders."""
+    if reference is not None and reference not in labels:
+        raise CompareError(f"--reference: unknown contender {reference!r}; expected one of {', '.join(labels)}")
+
+
+def time_to_accuracy(curves: Sequence[Curve], accuracy: float) -> dict | None:
+    """``{"seconds", "images", "round"}`` where the seed-mean curve first reaches ``accuracy``; None if never."""
+    mean = seed_mean_curve(curves)
+    if mean is None:
+        return None
+    hits = np.flatnonzero(mean.accuracy >= accuracy - REACH_TOLERANCE)
+    if not hits.size:
+        return None
+    first = hits[0]
+    return {"seconds": float(mean.seconds[first]), "images": float(mean.images[first]), "round": int(mean.steps[first])}
+
+
+def add_time_to_reference(entries: list[dict], results: dict[str, list[MemberResult]], reference: str | None) -> dict:
+    """``time_to_reference`` and ``speedup_to_reference`` on every entry; returns results.json's ``reference``."""
+    check_reference(reference, [e["contender"] for e in entries])
+    if reference is None:
+        chosen = max(entries, key=lambda e: e["student_acc_last"]["mean"])  # the first of equals
+    else:
+        chosen = next(e for e in entries if e["contender"] == reference)
+    target = float(chosen["student_acc_last"]["mean"])
+    for entry in entries:
+        entry["time_to_reference"] = time_to_accuracy([m.curve for m in results[entry["contender"]]], target)
+    theirs = chosen["time_to_reference"]
+    for entry in entries:
+        mine = entry["time_to_reference"]
+        speedup = None
+        if mine is not None and theirs is not None and mine["seconds"] > 0:
+            speedup = theirs["seconds"] / mine["seconds"]
+        entry["speedup_to_reference"] = speedup
+    return {"contender": chosen["contender"], "accuracy": target}
+
+
+def build_results(
+    header: dict,
+    contenders: Sequence[Contender],
+    results: dict[str, list[MemberResult]],
+    reference: str | None = None,
+) -> dict:
+    """results.json: ``header`` (budget, seeds, teacher, ...), the reference contender (``reference``, or by
+    default the best mean last accuracy) and one entry per contender, in order."""
     entries = [contender_entry(c, results[c.label]) for c in contenders]
     add_speedups(entries)
-    return {**header, "fractions": list(FRACTIONS), "contenders": entries}
+    chosen = add_time_to_reference(entries, results, reference)
+    return {**header, "fractions": list(FRACTIONS), "reference": chosen, "contenders": entries}

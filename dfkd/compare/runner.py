@@ -15,7 +15,7 @@ from dfkd.compare.members import MemberState, member_state, run_member
 from dfkd.compare.plan import Member, plan_members
 from dfkd.compare.plots import plot_accuracy
 from dfkd.compare.progress import OverallProgress
-from dfkd.compare.results import MemberResult, build_results
+from dfkd.compare.results import MemberResult, build_results, check_reference
 from dfkd.compare.spec import CompareError, CompareSpec
 from dfkd.compare.table import markdown_table
 from dfkd.runs.atomic import atomic_write_text
@@ -89,6 +89,7 @@ def run_members(spec: CompareSpec, members: list[Member]) -> dict[str, list[Memb
 def run_compare(spec: CompareSpec) -> dict:
     """Run the comparison (resuming it if it was started before); write and return results.json's content."""
     contenders, members = plan_members(spec)
+    check_reference(spec.reference, [c.label for c in contenders])  # before anything is written or trained
     directory = spec.directory
     directory.mkdir(parents=True, exist_ok=True)
     _record_arguments(spec, directory)
@@ -102,7 +103,7 @@ def run_compare(spec: CompareSpec) -> dict:
         "overrides": list(spec.overrides),
         "teacher": {"checkpoint": members[0].recipe.teacher.checkpoint, "accuracy": first.teacher_acc},
     }
-    results = build_results(header, contenders, by_contender)
+    results = build_results(header, contenders, by_contender, spec.reference)
     atomic_write_text(directory / "results.json", json.dumps(results, indent=2) + "\n")
     atomic_write_text(directory / "table.md", markdown_table(results))
     title = f"{directory.name}: {spec.budget.describe()} per run"

@@ -55,7 +55,9 @@ class CompareSpec:
     """A comparison of contenders x seeds under one budget, written to ``<root>/<name>/``.
 
     ``methods`` empty: every recipe is one contender with its own ``method`` (needs two or more recipes).
-    Otherwise every recipe runs with every method. ``recipes`` empty: the packaged quick-start.
+    Otherwise every recipe runs with every method. ``recipes`` empty: the packaged quick-start. ``reference``:
+    the contender whose final accuracy the others' time is measured to (None: the best mean last accuracy); it
+    changes only the summary, never the runs.
     """
 
     budget: Budget
@@ -65,6 +67,7 @@ class CompareSpec:
     name: str | None = None
     root: str = "compare"
     overrides: tuple[str, ...] = field(default=())
+    reference: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]

@@ -24,9 +24,19 @@ def _time(entry: dict, key: str, first: bool) -> str:
     return f"{seconds:.1f} s" + ("" if first or speedup is None else f" ({speedup:.2f}x)")
 
 
+def _time_to_reference(entry: dict, reference: str) -> str:
+    reached = entry["time_to_reference"]
+    if reached is None:
+        return "—"
+    speedup = entry["speedup_to_reference"]
+    own = entry["contender"] == reference
+    return f"{reached['seconds']:.1f} s" + ("" if own or speedup is None else f" ({speedup:.2f}x)")
+
+
 def markdown_table(results: dict) -> str:
     entries = results["contenders"]
     keys = [fraction_key(f) for f in results["fractions"]]
+    reference = results["reference"]["contender"]
     head = [
         "contender",
         "seeds",
@@ -36,6 +46,7 @@ def markdown_table(results: dict) -> str:
         "train wall (s)",
         "images seen",
         *[f"time to {float(k):.0%}" for k in keys],
+        f"time to {reference}'s final ({results['reference']['accuracy']:.1%})",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, entry in enumerate(entries):
@@ -49,6 +60,7 @@ def markdown_table(results: dict) -> str:
             _num(entry["train_wall_s"], 1),
             _num(entry["images_seen"]),
             *[_time(entry, k, i == 0) for k in keys],
+            _time_to_reference(entry, reference),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     budget = ", ".join(f"{v} {k}" for k, v in results["budget"].items())
@@ -60,5 +72,8 @@ def markdown_table(results: dict) -> str:
         "*time to X%*: training seconds (without evaluation) until the student first reached X% of the teacher's "
         "accuracy at an evaluation, mean over seeds; — : not reached by every seed; "
         f"(n.nnx): speed-up over {entries[0]['contender']}.",
+        f"*time to {reference}'s final*: training seconds until the mean over seeds of the accuracy (at the "
+        f"evaluations every seed made) first reached {reference}'s mean last accuracy, mean over seeds; — : never "
+        f"reached; (n.nnx): speed-up over {reference}.",
     ]
     return "\n".join(lines + notes) + "\n"

@@ -91,6 +91,20 @@ def test_compare_writes_results_table_plots_and_resumes_without_repeating(
     assert "finished earlier" in capsys.readouterr().out
     assert json.loads((directory / "results.json").read_text()) == results
     assert before == {m: (directory / m / "metrics.jsonl").read_bytes() for m in members}
+    best = max(results["contenders"], key=lambda e: e["student_acc_last"]["mean"])
+    assert results["reference"] == {"contender": best["contender"], "accuracy": best["student_acc_last"]["mean"]}
+    assert best["time_to_reference"]["round"] in (2, 4) and best["speedup_to_reference"] == 1.0  # evaluated at 2, 4
+
+    # another --reference: the same members re-read (not refused, not retrained), only the summary changes
+    assert main(compare(tmp_path, "cmp", "--reference", "dfad")) == 0
+    assert "finished earlier" in capsys.readouterr().out
+    again = json.loads((directory / "results.json").read_text())
+    assert again["reference"]["contender"] == "dfad" and again["contenders"][1]["speedup_to_reference"] == 1.0
+    assert [e["student_acc_last"] for e in again["contenders"]] == [
+        e["student_acc_last"] for e in results["contenders"]
+    ]
+    assert "time to dfad's final" in (directory / "table.md").read_text()
+    assert before == {m: (directory / m / "metrics.jsonl").read_bytes() for m in members}
 
     # another budget or other overrides under the same name: refused in one line
     assert main(compare(tmp_path, "cmp", "--budget-rounds", "5")) == 2
@@ -158,6 +172,10 @@ def test_a_seconds_budget_stops_members_on_time(tmp_path: Path, capsys: pytest.C
         (["--budget-rounds", "3", "--methods", "onestage,gan"], "unknown method 'gan'"),
         (["--budget-rounds", "3", "run.seed=4"], "dfkd compare sets run.seed itself"),
         (["--budget-rounds", "3", "stepz=4"], "unknown key 'stepz'"),
+        (
+            ["--budget-rounds", "3", "--reference", "gan"],
+            "--reference: unknown contender 'gan'; expected one of onestage",
+        ),
     ],
 )
 def test_bad_arguments_give_one_line(

@@ -8,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dfkd.compare.curves import Curve, first_reach, hold_last, mean_band, read_curve
+from dfkd.compare.curves import Curve, first_reach, hold_last, mean_band, read_curve, seed_mean_curve
 
 
-def curve(seconds: list[float], accuracy: list[float], images_per_eval: int = 100) -> Curve:
-    return Curve(np.array(seconds), np.arange(1, len(seconds) + 1) * float(images_per_eval), np.array(accuracy))
+def curve(
+    seconds: list[float], accuracy: list[float], images_per_eval: int = 100, steps: list[int] | None = None
+) -> Curve:
+    rounds = np.array(steps if steps is not None else range(1, len(seconds) + 1))
+    return Curve(rounds, np.array(seconds), rounds * float(images_per_eval), np.array(accuracy))
 
 
 def test_read_curve_takes_the_evaluation_rows(tmp_path: Path) -> None:
@@ -26,6 +29,7 @@ def test_read_curve_takes_the_evaluation_rows(tmp_path: Path) -> None:
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 3')  # torn last line
     c = read_curve(run, images_per_round=64)
     assert c.seconds.tolist() == [2.0, 4.5] and c.images.tolist() == [640, 1280] and c.accuracy.tolist() == [0.3, 0.6]
+    assert c.steps.tolist() == [10, 20]
 
 
 def test_first_reach_is_the_first_evaluation_at_or_above() -> None:
@@ -59,3 +63,16 @@ def test_mean_band_over_seeds_on_a_common_grid() -> None:
     assert at[2.5] == pytest.approx((0.45, 0.4, 0.5))
     assert at[3.0] == pytest.approx((0.55, 0.5, 0.6))
     assert mean_band([a, curve([], [])], "seconds") is None
+
+
+def test_seed_mean_curve_averages_on_the_rounds_every_seed_evaluated() -> None:
+    a = curve([1, 2, 3, 4], [0.2, 0.4, 0.6, 0.8], steps=[10, 20, 30, 40])
+    b = curve([2, 5, 7], [0.3, 0.5, 0.7], steps=[10, 30, 40])  # no evaluation at round 20
+    mean = seed_mean_curve([a, b])
+    assert mean is not None
+    assert mean.steps.tolist() == [10, 30, 40]
+    assert mean.seconds.tolist() == pytest.approx([1.5, 4.0, 5.5])
+    assert mean.images.tolist() == pytest.approx([1000, 3000, 4000])
+    assert mean.accuracy.tolist() == pytest.approx([0.25, 0.55, 0.75])
+    assert seed_mean_curve([a, curve([9], [0.9], steps=[50])]) is None  # no round in common
+    assert seed_mean_curve([]) is None
