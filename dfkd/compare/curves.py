@@ -9,7 +9,7 @@ evaluations. :func:`seed_mean_curve` averages seeds only on the rounds that ever
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
@@ -54,23 +54,25 @@ def first_reach(curve: Curve, threshold: float, axis: Axis) -> float | None:
 
 
 def seed_mean_curve(curves: Sequence[Curve]) -> Curve | None:
-    """The mean over seeds on the rounds that EVERY seed evaluated (seconds, images and accuracy averaged at each
-    such round); None without seeds or without such a round."""
-    if not curves:
+    """The mean over seeds, round by round: on every round some seed evaluated, from the first round that every
+    seed has evaluated by, each seed contributes its last evaluation so far (seconds, images and accuracy), and a
+    seed that stopped earlier (a wall-clock budget) holds its final evaluation -- its student no longer changes.
+    At the last round the mean accuracy is therefore the mean of the seeds' last accuracies. None without seeds
+    or if some seed has no evaluation."""
+    if not curves or any(c.steps.size == 0 for c in curves):
         return None
-    common = reduce(np.intersect1d, [c.steps for c in curves])
-    if common.size == 0:
-        return None
-    at = [np.searchsorted(c.steps, common) for c in curves]
+    start = max(int(c.steps[0]) for c in curves)
+    rounds = reduce(np.union1d, [c.steps for c in curves])
+    rounds = rounds[rounds >= start]
 
-    def mean(values: list[np.ndarray]) -> np.ndarray:
-        return np.mean([v[i] for v, i in zip(values, at, strict=True)], axis=0)
+    def mean(pick: Callable[[Curve], np.ndarray]) -> np.ndarray:
+        return np.mean([hold_last(c.steps, pick(c), rounds) for c in curves], axis=0)
 
     return Curve(
-        steps=common,
-        seconds=mean([c.seconds for c in curves]),
-        images=mean([c.images for c in curves]),
-        accuracy=mean([c.accuracy for c in curves]),
+        steps=rounds,
+        seconds=mean(lambda c: c.seconds),
+        images=mean(lambda c: c.images),
+        accuracy=mean(lambda c: c.accuracy),
     )
 
 

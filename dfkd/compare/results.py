@@ -8,12 +8,13 @@ that happened to get there would flatter a contender); ``seeds_reaching`` says h
 
 ``reference`` is one contender (``--reference``; by default the one with the highest mean last accuracy) and
 ``accuracy`` its mean last accuracy over seeds. ``time_to_reference`` says when another contender got there:
-its seeds' evaluation curves are averaged over seeds on the evaluation rounds that EVERY seed has (the seed-mean
-curve), and the first such round where that mean is >= the reference accuracy (less a tolerance of 1e-9, so that
-the reference, whose seed-mean at its final round is its mean last accuracy, reaches its own accuracy) gives
-``round``, ``seconds`` (the mean over seeds of ``train_wall_s`` at that round) and ``images`` (round x images per
-round); null if the seed-mean never gets there. A per-seed first time to a MEAN accuracy would be undefined for
-the seeds that end below the mean; the seed-mean curve is not. ``speedup_to_reference`` is the reference's
+its seeds' evaluation curves are averaged over seeds round by round, each seed holding its last evaluation
+between its evaluations and after it stopped (the seed-mean curve, :func:`dfkd.compare.curves.seed_mean_curve`),
+and the first round where that mean is >= the reference accuracy (less a tolerance of 1e-9, so that the
+reference, whose seed-mean at the last round is its mean last accuracy, reaches its own accuracy) gives
+``round``, ``seconds`` (the mean over seeds of ``train_wall_s`` at that round) and ``images`` (the mean images
+seen at that round); null if the seed-mean never gets there. A per-seed first time to a MEAN accuracy would be
+undefined for the seeds that end below the mean; the seed-mean curve is not. ``speedup_to_reference`` is the reference's
 seconds over this contender's (null where either is null).
 """
 

@@ -72,8 +72,8 @@ def markdown_table(results: dict) -> str:
         "*time to X%*: training seconds (without evaluation) until the student first reached X% of the teacher's "
         "accuracy at an evaluation, mean over seeds; — : not reached by every seed; "
         f"(n.nnx): speed-up over {entries[0]['contender']}.",
-        f"*time to {reference}'s final*: training seconds until the mean over seeds of the accuracy (at the "
-        f"evaluations every seed made) first reached {reference}'s mean last accuracy, mean over seeds; — : never "
+        f"*time to {reference}'s final*: training seconds until the mean over seeds of the accuracy (each seed "
+        f"holding its last evaluation) first reached {reference}'s mean last accuracy, mean over seeds; — : never "
         f"reached; (n.nnx): speed-up over {reference}.",
     ]
     return "\n".join(lines + notes) + "\n"

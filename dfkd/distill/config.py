@@ -133,6 +133,11 @@ class DistillRecipe(Section):
     logging: LoggingSection = LoggingSection()
     noise_baseline: bool = False  # after the run, the same student updates on fixed noise inputs
 
+    @property
+    def student_updates_per_round(self) -> int:
+        """Student updates in one round: the method's student steps and the replay steps (if replay is on)."""
+        return self.student_steps + (self.replay.steps if self.replay.capacity else 0)
+
     @field_validator("loss")
     @classmethod
     def _loss_fits_the_method(cls, loss: LossSection, info: ValidationInfo) -> LossSection:

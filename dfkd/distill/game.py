@@ -143,12 +143,11 @@ class DistillGame(AdversarialGame):
             ),
         )
         self.method = METHODS.get(recipe.method)
-        self.images_per_step = recipe.batch_size * recipe.student_steps
+        self.images_per_step = recipe.batch_size * recipe.student_updates_per_round
         self.rng, self.fixed_z = latent_stream(recipe.run.seed, device, GRID_SIZE, self.nz)
         self.eval_images, self.eval_labels = eval_images, eval_labels
         replay = recipe.replay
         self.memory = ReplayMemory(replay.capacity, device) if replay.capacity and replay.steps else None
-        self.images_per_step += recipe.batch_size * (replay.steps if self.memory is not None else 0)
         self._noise_pool: Tensor | None = None
         self._noise_logits: Tensor | None = None
         self.teacher_eval_predictions = self._predictions(teacher)
@@ -162,7 +161,7 @@ class DistillGame(AdversarialGame):
         """A batch of the fixed random-noise pool, with the teacher's logits on it when they suffice.
 
         The pool and the teacher are both fixed, so the teacher labels the pool once (in chunks of
-        ``data.batch_size``) and the control's student steps run no teacher forward; with attention transfer the
+        the run's batch size) and the control's student steps run no teacher forward; with attention transfer the
         student also needs the teacher's features, which are not kept for the whole pool (None: the critic runs
         the teacher on the batch)."""
         if self._noise_pool is None:  # fixed for the run: derived from the seed, not from the RNG stream
@@ -171,7 +170,7 @@ class DistillGame(AdversarialGame):
             shape = (self.recipe.noise_pool, *self.input_size)
             self._noise_pool = torch.randn(shape, generator=pool_rng, device=self.device)
             if not self.teacher.features:
-                chunks = self._noise_pool.split(self.recipe.data.batch_size)
+                chunks = self._noise_pool.split(self.batch_size)  # a training setting: fixed on resume
                 self._noise_logits = torch.cat([self._teacher_pass(chunk).logits.float() for chunk in chunks])
         index = torch.randint(self._noise_pool.shape[0], (self.batch_size,), generator=self.rng, device=self.device)
         logits = self._noise_logits

@@ -149,11 +149,6 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     return summary
 
 
-def student_updates_per_round(recipe: DistillRecipe) -> int:
-    """Student updates in one round: the method's student steps and the replay steps."""
-    return recipe.student_steps + (recipe.replay.steps if recipe.replay.capacity else 0)
-
-
 def control_overrides(recipe: DistillRecipe, rounds: int) -> list[str]:
     """Overrides turning the distillation's recipe into its noise control: as many rounds as the distillation
     made, each with as many student updates on as large batches (its replay steps become ordinary student
@@ -162,9 +157,10 @@ def control_overrides(recipe: DistillRecipe, rounds: int) -> list[str]:
         "method=noise",
         "noise_baseline=false",
         f"steps={rounds}",
-        f"student_steps={student_updates_per_round(recipe)}",
+        f"student_steps={recipe.student_updates_per_round}",
         "replay.capacity=0",
         "replay.steps=0",
+        "logging.max_wall_s=null",  # every update it promises, even where it is slower than the distillation
     ]
 
 
@@ -191,7 +187,7 @@ def run_distill_with_baseline(
     rounds = int(summary["steps"])
     print(
         f"control: a fresh student on fixed random-noise inputs, as many student updates "
-        f"({rounds} rounds x {student_updates_per_round(recipe)}) on as many images"
+        f"({rounds} rounds x {recipe.student_updates_per_round}) on as many images"
     )
     return summary, run_distill(resolved, [f"run.name={baseline_path.name}", *control_overrides(recipe, rounds)])
 

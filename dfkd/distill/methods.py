@@ -65,8 +65,9 @@ def zskt(ctx: RoundContext) -> list[StepStats]:
 
 @METHODS.register("noise")
 def noise(ctx: RoundContext) -> list[StepStats]:
+    batch = ctx.draw()  # its z is unused: only the pool's images are trained on
     stats = []
-    for _ in range(ctx.student_steps):  # a fresh batch of the pool per step, as the other methods draw fresh z
+    for _ in range(ctx.student_steps):
         images, teacher = ctx.noise()
-        stats.append(ctx.engine.critic_step(ctx.draw(), fake=images, precomputed=teacher))
+        stats.append(ctx.engine.critic_step(batch, fake=images, precomputed=teacher))
     return stats

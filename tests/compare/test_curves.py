@@ -65,14 +65,26 @@ def test_mean_band_over_seeds_on_a_common_grid() -> None:
     assert mean_band([a, curve([], [])], "seconds") is None
 
 
-def test_seed_mean_curve_averages_on_the_rounds_every_seed_evaluated() -> None:
+def test_seed_mean_curve_holds_each_seeds_last_evaluation_between_and_after() -> None:
     a = curve([1, 2, 3, 4], [0.2, 0.4, 0.6, 0.8], steps=[10, 20, 30, 40])
-    b = curve([2, 5, 7], [0.3, 0.5, 0.7], steps=[10, 30, 40])  # no evaluation at round 20
+    b = curve([2, 5, 7], [0.3, 0.5, 0.7], steps=[10, 30, 40])  # no evaluation at round 20: holds round 10's
     mean = seed_mean_curve([a, b])
     assert mean is not None
-    assert mean.steps.tolist() == [10, 30, 40]
-    assert mean.seconds.tolist() == pytest.approx([1.5, 4.0, 5.5])
-    assert mean.images.tolist() == pytest.approx([1000, 3000, 4000])
-    assert mean.accuracy.tolist() == pytest.approx([0.25, 0.55, 0.75])
-    assert seed_mean_curve([a, curve([9], [0.9], steps=[50])]) is None  # no round in common
+    assert mean.steps.tolist() == [10, 20, 30, 40]
+    assert mean.seconds.tolist() == pytest.approx([1.5, 2.0, 4.0, 5.5])
+    assert mean.accuracy.tolist() == pytest.approx([0.25, 0.35, 0.55, 0.75])
     assert seed_mean_curve([]) is None
+    assert seed_mean_curve([a, curve([], [], steps=[])]) is None  # a seed without evaluation
+
+
+def test_seed_mean_curve_of_seeds_stopped_at_different_rounds_ends_at_their_mean_last_accuracy() -> None:
+    """A wall-clock budget stops seeds at different rounds: each holds its final evaluation afterwards, so the
+    mean at the last round is the mean of the last accuracies (what a reference must reach)."""
+    a = curve([1, 2], [0.5, 0.7], steps=[10, 23])
+    b = curve([1, 2, 3], [0.4, 0.6, 0.9], steps=[10, 20, 27])
+    mean = seed_mean_curve([a, b])
+    assert mean is not None
+    assert mean.steps.tolist() == [10, 20, 23, 27]
+    assert mean.accuracy.tolist() == pytest.approx([0.45, 0.55, 0.65, 0.8])
+    assert mean.seconds[-1] == pytest.approx((2 + 3) / 2)
+    assert mean.accuracy[-1] == pytest.approx((0.7 + 0.9) / 2)

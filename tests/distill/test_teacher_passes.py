@@ -90,8 +90,8 @@ def test_teacher_forwards_per_round(recipe: dict, expected: int) -> None:
 
 
 def test_the_noise_control_labels_its_pool_once() -> None:
-    game, teacher = _game(method="noise", student_steps=3, noise_pool=16, data={"batch_size": 8})
-    assert _forwards_per_round(game, teacher) == [2, 0]  # the 16-image pool in two chunks, then no teacher pass
+    game, teacher = _game(method="noise", student_steps=3, noise_pool=16)
+    assert _forwards_per_round(game, teacher) == [4, 0]  # the 16-image pool in chunks of the batch (4), then none
 
 
 def test_the_noise_control_with_attention_transfer_runs_the_teacher_per_step() -> None:
