@@ -15,22 +15,24 @@ def _num(stat: dict, digits: int = 0) -> str:
     return text + (f" ± {stat['std']:,.{digits}f}" if stat["std"] is not None else "")
 
 
+def _seconds(seconds: float, speedup: float | None, baseline: bool) -> str:
+    """``S s``, with ``(n.nnx)`` unless this is the contender the speed-up is measured against."""
+    return f"{seconds:.1f} s" + ("" if baseline or speedup is None else f" ({speedup:.2f}x)")
+
+
 def _time(entry: dict, key: str, first: bool) -> str:
     seconds = entry["time_to_fraction"][key]
     if seconds is None:
         reached, total = entry["seeds_reaching"][key], len(entry["seeds"])
         return "—" if reached == 0 else f"— ({reached}/{total} seeds)"
-    speedup = entry["speedup_vs"][key]
-    return f"{seconds:.1f} s" + ("" if first or speedup is None else f" ({speedup:.2f}x)")
+    return _seconds(seconds, entry["speedup_vs"][key], first)
 
 
 def _time_to_reference(entry: dict, reference: str) -> str:
     reached = entry["time_to_reference"]
     if reached is None:
         return "—"
-    speedup = entry["speedup_to_reference"]
-    own = entry["contender"] == reference
-    return f"{reached['seconds']:.1f} s" + ("" if own or speedup is None else f" ({speedup:.2f}x)")
+    return _seconds(reached["seconds"], entry["speedup_to_reference"], entry["contender"] == reference)
 
 
 def markdown_table(results: dict) -> str:
