@@ -34,7 +34,7 @@ from dfkd.config.load import RecipeError, load_recipe
 from dfkd.diagnostics.hand_loop import HAND_ROUNDS
 from dfkd.diagnostics.host_syncs import HostSyncCounter, explicit_synchronize
 from dfkd.diagnostics.pass_costs import UNITS, BenchModules, RoundShape, measure_pass_costs, predicted_round_cost
-from dfkd.runtime import apply_run_settings, prepare_models
+from dfkd.runtime import apply_run_settings
 
 if TYPE_CHECKING:  # the games and recipes are imported only when a benchmark builds them
     from torch import nn
@@ -326,7 +326,6 @@ def distill_contenders(
         teacher, info = _stand_in_teacher(recipe, spec)  # its input size is the data's
         eval_images = torch.zeros(8, spec.channels, spec.image_size, spec.image_size, dtype=torch.uint8)
         game = DistillGame(recipe, device, teacher, info, eval_images, torch.zeros(8, dtype=torch.long))
-        prepare_models(recipe.run, device, teacher=game.teacher, student=game.student, generator=game.generator)
         plan = DISTILL_PLANS.get(method) if game.memory is None else None  # replay steps are not in the plans
         contenders.append(
             Contender(
@@ -353,8 +352,7 @@ def gan_contenders(
     for stage in stages:
         recipe = load_recipe(GanRecipe, recipe_path, [*overrides, f"train.stage={stage}", "fid.enabled=false"])
         device = apply_run_settings(recipe.run)
-        game = build_game(recipe, device).game
-        prepare_models(recipe.run, device, generator=game.generator, critic=game.critic)
+        game = build_game(recipe, device).game  # its networks prepared (channels-last, compile) by the game
         steps = recipe.train.critic_steps
         shape = RoundShape(steps, real=True, generator_uses_real=game.engine.objective.generator_uses_real)
         contenders.append(

@@ -4,9 +4,10 @@ settings of a GPU run.
 On a CUDA device a run is fast by default (each switch is a ``run.*`` recipe key, see
 :class:`~dfkd.config.sections.RunSection`): TF32 tensor cores for float32 matmuls and convolutions, cuDNN
 autotuning, conv nets and real-image batches in channels-last memory format, fused Adam/SGD kernels, batches
-drawn on the device; ``run.precision=bf16`` adds bfloat16 autocast and ``run.compile=true`` compiles the
-networks. On a CPU none of this changes anything. What was applied is recorded in summary.json (``runtime``):
-see :func:`prepare_models`.
+drawn on the device; ``run.precision=bf16`` adds bfloat16 autocast (``auto``: where the device computes bf16
+natively, :func:`native_bf16`, a CPU included) and ``run.compile=true`` compiles the networks. On a CPU
+channels-last applies too (see :data:`CPU_NARROW_BATCHNORM` for what it measured).
+What was applied is recorded in summary.json (``runtime``): see :func:`prepare_models`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,30 @@ from dfkd.config.sections import LrScheduleSection, OptimizerSection, RunSection
 from dfkd.distributed import local_device
 
 AUTOCAST_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+CPU_BF16_FEATURES = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu probes of native bf16
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU with AMX or
+    AVX512-BF16 (elsewhere bf16 autocast on a CPU is emulated and slower than float32)."""
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return any(getattr(torch.cpu, probe, lambda: False)() for probe in CPU_BF16_FEATURES)
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``run.precision`` on ``device``: ``auto`` becomes bf16 where :func:`native_bf16`, else fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
+def autocast_dtype(run: RunSection, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of the run's precision on ``device`` (None: full precision)."""
+    return AUTOCAST_DTYPES[resolve_precision(run.precision, device)]
 
 
 class DeviceError(ValueError):
@@ -90,16 +115,18 @@ def _set_tf32(enabled: bool) -> None:
 
 
 def gpu_settings(run: RunSection, device: torch.device) -> dict[str, Any]:
-    """What the run's speed settings amount to on ``device`` (JSON-ready; every switch is False on a CPU)."""
+    """What the run's speed settings amount to on ``device`` (JSON-ready): the CUDA-only switches are False on a
+    CPU; ``channels_last`` is the request (per network, :func:`prepare_models` records what was applied)."""
     cuda = device.type == "cuda"
     return {
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if cuda else "cpu",
         "torch": torch.__version__,
-        "precision": run.precision,
+        "precision": resolve_precision(run.precision, device),
+        "precision_requested": run.precision,
         "tf32": cuda and run.tf32,
         "cudnn_benchmark": cuda and run.cudnn_benchmark,
-        "channels_last": cuda and run.channels_last,
+        "channels_last": run.channels_last,  # requested; per network, see prepare_models' "models"
         "fused_optimizers": device.type in fused_kernel_devices(),  # Adam and SGD
         "compile": run.compile,
     }
@@ -107,7 +134,7 @@ def gpu_settings(run: RunSection, device: torch.device) -> dict[str, Any]:
 
 def apply_gpu_settings(run: RunSection, device: torch.device) -> dict[str, Any]:
     """Set the process-wide backend flags a CUDA run asks for (TF32, cuDNN autotuning); returns
-    :func:`gpu_settings`. On a CPU nothing is changed. :func:`apply_run_settings` calls it."""
+    :func:`gpu_settings`. On a CPU no backend flag is changed. :func:`apply_run_settings` calls it."""
     if device.type == "cuda":
         _set_tf32(run.tf32)
         torch.backends.cudnn.benchmark = run.cudnn_benchmark
@@ -129,23 +156,80 @@ def compile_unavailable(device: torch.device) -> str | None:
     return None
 
 
-def _has_convolutions(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+def _has_2d_convolutions(model: nn.Module) -> bool:
+    """Channels-last is a 4-D layout: nets with 1-D or 3-D convolutions keep theirs."""
+    convolutions = [m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+    return bool(convolutions) and all(m.weight.dim() == 4 for m in convolutions)
+
+
+CPU_NARROW_BATCHNORM = 16
+"""On a CPU, BatchNorm2d layers with fewer channels than this compute in contiguous format inside a channels-last
+network (:func:`keep_narrow_batchnorm_contiguous`). Measured on 2 cores (PyTorch 2.14, oneDNN convolutions):
+channels-last made a training forward+backward 0.82x as long for the quick-start student (simple_cnn, BatchNorm
+widths 16-64), 0.86x for a CIFAR ResNet-18 and for DCGAN's generator and critic, and a frozen teacher's forward
+0.4x; but PyTorch's channels-last CPU BatchNorm is slow on few channels (10x on 3 channels, 13x backward on 8),
+which made DFAD's generator (BatchNorm of 8 and 3 channels at full resolution) 1.28x as long in channels-last,
+and 0.5x as long (forward and backward) with those two layers in contiguous format."""
+
+
+def channels_last_pays(model: nn.Module, device: torch.device) -> bool:
+    """Whether channels-last memory format speeds ``model`` up on ``device``: conv nets on CUDA and on a CPU
+    (there with :func:`keep_narrow_batchnorm_contiguous`)."""
+    return device.type in ("cuda", "cpu") and _has_2d_convolutions(model)
+
+
+def _to_contiguous(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (args[0].contiguous(), *args[1:])
+
+
+def _to_channels_last(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
+    return output.contiguous(memory_format=torch.channels_last)
+
+
+def keep_narrow_batchnorm_contiguous(model: nn.Module) -> int:
+    """Make the BatchNorm2d layers of ``model`` with fewer than :data:`CPU_NARROW_BATCHNORM` channels compute in
+    contiguous format (their input converted, their output converted back to channels-last) by forward hooks:
+    state-dict keys and parameters do not change (a model prepared twice is hooked once). Returns how many
+    layers compute in contiguous format."""
+    narrow = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.num_features < CPU_NARROW_BATCHNORM]
+    for layer in narrow:
+        if _to_contiguous in layer._forward_pre_hooks.values():  # prepared before
+            continue
+        layer.register_forward_pre_hook(_to_contiguous)
+        layer.register_forward_hook(_to_channels_last)
+    return len(narrow)
+
+
+def match_parameter_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor (momentum, moments) its parameter's memory layout, in place.
+
+    A checkpoint keeps the layout its tensors had when saved, and fused optimiser kernels walk parameter and state
+    in memory order: a run saved with contiguous weights and resumed in channels-last (or the reverse) would pair
+    the wrong elements. Values are unchanged; state already laid out like its parameter is left alone."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            state = optimizer.state.get(param, {})
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                    state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def prepare_model(model: nn.Module, run: RunSection, device: torch.device) -> dict[str, Any]:
     """Apply the run's per-network speed settings to ``model`` (already on ``device``) IN PLACE; returns what
     was applied. Parameters keep their identity, so optimisers built before stay valid.
 
-    * channels-last memory format: CUDA conv nets, with ``run.channels_last``;
+    * channels-last memory format for conv nets, with ``run.channels_last`` (on a CPU, BatchNorm layers of few
+      channels keep computing in contiguous format: :func:`keep_narrow_batchnorm_contiguous`);
     * ``torch.compile`` with ``run.compile`` (``nn.Module.compile``: state-dict keys do not change). Where it
       cannot compile (:func:`compile_unavailable`) it warns and leaves the model eager; errors while compiling
       later fall back to eager too (``torch._dynamo.config.suppress_errors``).
     """
     applied: dict[str, Any] = {"channels_last": False, "compiled": False}
-    if device.type == "cuda" and run.channels_last and _has_convolutions(model):
+    if run.channels_last and channels_last_pays(model, device):
         model.to(memory_format=torch.channels_last)
         applied["channels_last"] = True
+        if device.type == "cpu":
+            applied["contiguous_batchnorms"] = keep_narrow_batchnorm_contiguous(model)
     if run.compile:
         reason = compile_unavailable(device)
         if reason is None:

@@ -22,7 +22,8 @@ class RunSection(Section):
     root: str = "runs"
     seed: Seed = 0
     device: DeviceName = "auto"  # auto (cuda when available), cpu, cuda, cuda:1, ...
-    precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # fp16/bf16 = autocast (fp16 with a GradScaler)
+    # fp16/bf16 = autocast (fp16 with a GradScaler); auto = bf16 where the device computes it natively, else fp32
+    precision: Literal["fp32", "fp16", "bf16", "auto"] = "fp32"
     threads: NonNegativeInt = 0  # torch CPU threads (0: leave PyTorch's default)
 
     @field_validator("name")
@@ -39,8 +40,9 @@ class RunSection(Section):
             raise ValueError("a directory (e.g. runs)")
         return value
 
-    # Speed on a GPU (dfkd.runtime; what was applied goes into summary.json under "runtime"). No effect on a CPU.
-    channels_last: bool = True  # CUDA: conv nets and real-image batches in channels-last memory format
+    # Speed (dfkd.runtime; what was applied goes into summary.json under "runtime"). tf32, cudnn_benchmark and
+    # sync_batchnorm act on CUDA only.
+    channels_last: bool = True  # conv nets (CPU too) and CUDA real-image batches in channels-last memory format
     tf32: bool = True  # CUDA: TF32 tensor cores for float32 matmuls and convolutions
     cudnn_benchmark: bool = True  # CUDA: cuDNN times and picks the fastest convolution algorithms
     compile: bool = False  # torch.compile the networks (falls back to eager, with a warning, where it cannot)

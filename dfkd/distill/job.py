@@ -1,7 +1,8 @@
 """``dfkd distill``: open the run, get the teacher (training it on first use), play the game, export the student.
 
 Every run writes ``runs/<name>/``: ``recipe.yaml`` (resolved), ``metrics.jsonl``, ``tb/`` (TensorBoard),
-``images/`` (generated samples), ``checkpoints/last.pt`` and ``best.pt`` (full state, resumable),
+``images/`` (generated samples), ``checkpoints/last.pt`` (full state, resumable) and ``best.pt`` (the state at the
+best evaluation, without the replay memory),
 ``student_last.pt`` and ``student_best.pt`` (teacher-format files usable by ``dfkd eval`` or as a teacher),
 and ``summary.json``.
 """
@@ -25,8 +26,8 @@ from dfkd.distributed import is_main
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.checkpoint import load_checkpoint
 from dfkd.runs.launch import holds_run, plan_run
-from dfkd.runs.session import Fingerprint, SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import apply_run_settings, prepare_models
+from dfkd.runs.session import Fingerprint, SessionConfig, precision_fingerprint, recipe_fingerprint, run_session
+from dfkd.runtime import apply_run_settings
 from dfkd.teachers.ensure import ensure_teacher, match_input_size
 from dfkd.teachers.load import TeacherLoadError
 from dfkd.teachers.record import TeacherInfo, save_teacher, weights_sha256
@@ -108,11 +109,10 @@ def run_distill(recipe_path: str | None, overrides: Sequence[str] = (), *, resum
     game, info = build_game(recipe, device)
     fingerprints = {
         "recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME),
+        "precision": precision_fingerprint(recipe.run, device),
         "teacher": teacher_fingerprint(recipe.teacher.checkpoint, info, game.teacher),
     }
-    runtime = prepare_models(
-        recipe.run, device, teacher=game.teacher, student=game.student, generator=game.generator
-    )  # GPU speed settings, recorded in summary.json
+    runtime = game.runtime  # the speed settings the game applied, recorded in summary.json
     run = plan.open()
     teacher_acc = game.teacher_accuracy()
     exactness = game.engine.exactness()

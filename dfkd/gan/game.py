@@ -31,6 +31,7 @@ from dfkd.gan.loss_state import build_loss_state
 from dfkd.gan.networks import build_networks
 from dfkd.registry import Registry
 from dfkd.runs.game_base import AdversarialGame, Part, RankRng, engine_config, latent_stream, optimised
+from dfkd.runtime import prepare_models
 
 Round = Callable[..., list[StepStats]]
 STAGES: Registry[Round] = Registry("training stage")
@@ -62,6 +63,8 @@ class GanGame(AdversarialGame):
         if recipe.run.sync_batchnorm:  # torchrun only
             sync_batchnorm(self.generator, device)
             sync_batchnorm(self.critic, device)
+        # speed settings before any wrapper sees the networks (DDP buckets follow their layout); for summary.json
+        self.runtime = prepare_models(recipe.run, device, generator=self.generator, critic=self.critic)
         optim = recipe.optim
         steps = recipe.train.steps
         self.generator_optimizer, generator_schedule = optimised(
@@ -84,6 +87,7 @@ class GanGame(AdversarialGame):
             engine_config(
                 recipe.run,
                 recipe.engine,
+                device,
                 critic_clip_norm=optim.critic_clip_norm,
                 generator_clip_norm=optim.generator_clip_norm,
             ),

@@ -24,8 +24,8 @@ from dfkd.gan.networks import generator_spec
 from dfkd.losses import GAN_LOSSES
 from dfkd.runs.launch import plan_run
 from dfkd.runs.run_dir import RunDir
-from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import apply_run_settings, prepare_models
+from dfkd.runs.session import SessionConfig, precision_fingerprint, recipe_fingerprint, run_session
+from dfkd.runtime import apply_run_settings
 
 
 class GanSetupError(ValueError):
@@ -114,7 +114,7 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
     setup = build_game(recipe, device)  # data, FID weights and networks first: a bad setup leaves no run directory
     run = plan.open()
     game, spec, channels = setup.game, setup.spec, setup.channels
-    runtime = prepare_models(recipe.run, device, generator=game.generator, critic=game.critic)  # for summary.json
+    runtime = game.runtime  # the speed settings the game applied, for summary.json
     evaluator, data, model = game.evaluator, recipe.data, recipe.model
     loss = GAN_LOSSES.get(recipe.loss.name)
     exactness = game.engine.exactness()
@@ -153,7 +153,10 @@ def run_gan(recipe_path: str | None, overrides: Sequence[str] = (), *, resume: s
             fid_num_samples=evaluator.num_samples,
             fid_num_real=evaluator.num_real,
         )
-    fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
+    fingerprints = {
+        "recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME),
+        "precision": precision_fingerprint(recipe.run, device),
+    }
     summary = run_session(game, run, _session_config(recipe), resume=resuming, meta=meta, fingerprints=fingerprints)
     summary = _final_summary(summary, run)
     run.write_summary(summary)

@@ -21,7 +21,7 @@ from dfkd.config.sections import EngineSection, LrScheduleSection, OptimizerSect
 from dfkd.distributed import load_rank_state, rank_states, reseed_for_rank
 from dfkd.engine import AdversarialEngine, EngineConfig, StepStats, summarize
 from dfkd.engine.stats import Scalar
-from dfkd.runtime import AUTOCAST_DTYPES, build_optimizer, build_scheduler
+from dfkd.runtime import autocast_dtype, build_optimizer, build_scheduler, match_parameter_layouts
 
 
 class Stateful(Protocol):
@@ -60,12 +60,15 @@ class CheckpointedGame:
         }
 
     def load_state_dict(self, state: dict[str, object]) -> None:
+        """Load every part; optimiser state then takes its parameters' memory layout (a checkpoint may come from
+        a run whose networks had another one: :func:`~dfkd.runtime.match_parameter_layouts`)."""
         for name, part in self.checkpoint_parts().items():
-            if isinstance(part, Sequence):
-                for piece, saved in zip(part, state[name], strict=True):  # type: ignore[call-overload]
-                    piece.load_state_dict(saved)
-            else:
-                part.load_state_dict(state[name])
+            pieces = part if isinstance(part, Sequence) else [part]
+            saved = state[name] if isinstance(part, Sequence) else [state[name]]
+            for piece, piece_state in zip(pieces, saved, strict=True):  # type: ignore[call-overload]
+                piece.load_state_dict(piece_state)
+                if isinstance(piece, torch.optim.Optimizer):
+                    match_parameter_layouts(piece)
 
 
 class AdversarialGame(CheckpointedGame):
@@ -104,12 +107,17 @@ def optimised(
 
 
 def engine_config(
-    run: RunSection, engine: EngineSection, *, critic_clip_norm: float | None, generator_clip_norm: float | None
+    run: RunSection,
+    engine: EngineSection,
+    device: torch.device,
+    *,
+    critic_clip_norm: float | None,
+    generator_clip_norm: float | None,
 ) -> EngineConfig:
     """The engine's policy for a session game: the run's precision, the recipe's engine section, the skip limit
     checked only when the caller asks (:meth:`AdversarialGame.check`)."""
     return EngineConfig(
-        autocast_dtype=AUTOCAST_DTYPES[run.precision],
+        autocast_dtype=autocast_dtype(run, device),
         coupling=engine.coupling,
         max_consecutive_skips=engine.max_consecutive_skips,
         skip_check="caller",

@@ -64,6 +64,7 @@ from tqdm import tqdm
 
 from dfkd.config.load import read_yaml_mapping, recipe_to_dict
 from dfkd.config.load import recipe_hash as compute_recipe_hash
+from dfkd.config.sections import RunSection
 from dfkd.diagnostics.host_syncs import explicit_synchronize
 from dfkd.distributed import any_rank, from_main, run_on_main, world_size
 from dfkd.engine.safety import NonFiniteError
@@ -75,6 +76,7 @@ from dfkd.runs.checkpoint import (
     save_checkpoint,
 )
 from dfkd.runs.run_dir import RunDir, check_scalar, to_float, to_floats
+from dfkd.runtime import resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +114,24 @@ def recipe_fingerprint(recipe: BaseModel, changeable: Iterable[str]) -> Fingerpr
     )
 
 
+def precision_fingerprint(run: RunSection, device: torch.device) -> Fingerprint:
+    """The arithmetic the run computes in: ``run.precision=auto`` resolved on this machine (bf16 or fp32), so a
+    run is not resumed in another one on a machine that resolves it otherwise."""
+    return Fingerprint(
+        resolve_precision(run.precision, device),
+        "the run's precision (run.precision resolved on this machine)",
+        "Resume on a machine that computes in the same precision, or start a new run",
+    )
+
+
 class Game(Protocol):
     """What :func:`run_session` plays. ``sample_images`` returns images in ``[-1, 1]``; a game whose images
     live in another range sets an attribute ``image_range = (low, high)``. ``evaluate`` must leave the
     models in training mode (as it found them). ``train_step`` may return 0-dim device tensors (preferred: no
     host synchronisation). A game may also define ``check()``, called whenever the session reads the scalars
-    (logged rows, checkpoints), to raise on a failure it detects on the device."""
+    (logged rows, checkpoints), to raise on a failure it detects on the device, and ``best_state_dict()``, the
+    state ``best.pt`` keeps (default: ``state_dict()``): it may leave out what only resuming needs, since runs
+    resume from ``last.pt``."""
 
     images_per_step: int
 
@@ -325,11 +339,13 @@ class _Session:
         disable = os.environ.get("DFKD_NO_PROGRESS") == "1" or not sys.stderr.isatty()
         self.bar = tqdm(total=self.cfg.steps, initial=self.state.step, unit="step", dynamic_ncols=True, disable=disable)
 
-    def checkpoint(self, path: Path) -> None:
-        """Write the full state to ``path`` (refused, with NonFiniteError, if any floating tensor is not finite)."""
+    def checkpoint(self, path: Path, *, best: bool = False) -> None:
+        """Write the state to ``path`` (refused, with NonFiniteError, if any floating tensor is not finite): the
+        full state, or for ``best`` the game's ``best_state_dict()`` where it has one."""
         self.read_pending()
+        best_state_dict = getattr(self.game, "best_state_dict", None) if best else None
         state = {
-            "game": self.game.state_dict(),
+            "game": best_state_dict() if callable(best_state_dict) else self.game.state_dict(),
             "session": asdict(self.state),
             "rng": capture_rng_state(),
             "meta": self.meta,
@@ -434,7 +450,7 @@ class _Session:
             )
         if _better(metrics[cfg.best_metric], s.best, cfg.best_mode):
             s.best, s.best_step, s.best_metrics = metrics[cfg.best_metric], s.step, dict(metrics)
-            self.checkpoint(self.run.best_checkpoint)
+            self.checkpoint(self.run.best_checkpoint, best=True)
         return metrics
 
     def after_step(self, final: bool) -> None:

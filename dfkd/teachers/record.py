@@ -138,7 +138,7 @@ def weights_sha256(state_dict: Mapping[str, Tensor]) -> str:
 
 def save_teacher(path: str | Path, model: nn.Module, info: TeacherInfo) -> TeacherInfo:
     """Write a dfkd teacher file atomically; returns ``info`` with the weights' sha256 filled in."""
-    state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}  # whatever its layout
     info = TeacherInfo(**{**asdict(info), "sha256": weights_sha256(state_dict)})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(path, {"format": FORMAT, "info": info.to_dict(), "state_dict": state_dict})

@@ -25,8 +25,8 @@ from dfkd.models import create_model
 from dfkd.recipes import packaged_recipe
 from dfkd.runs.game_base import CheckpointedGame, Part, optimised
 from dfkd.runs.launch import plan_run
-from dfkd.runs.session import SessionConfig, recipe_fingerprint, run_session
-from dfkd.runtime import AUTOCAST_DTYPES, apply_run_settings, prepare_models
+from dfkd.runs.session import SessionConfig, precision_fingerprint, recipe_fingerprint, run_session
+from dfkd.runtime import apply_run_settings, autocast_dtype, prepare_models
 from dfkd.teachers.config import TeacherRecipe
 from dfkd.teachers.normalize import Normalizer
 from dfkd.teachers.record import TeacherInfo, save_teacher
@@ -69,7 +69,7 @@ class TeacherGame(CheckpointedGame):
         self.optimizer, (self.scheduler,) = optimised(
             self.model.parameters(), cfg.optimizer, schedule, self.total_steps
         )
-        self.autocast = AUTOCAST_DTYPES[recipe.run.precision]
+        self.autocast = autocast_dtype(recipe.run, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.autocast == torch.float16)
         self.test_images, self.test_labels = test
         self.images_per_step = cfg.batch_size
@@ -165,7 +165,10 @@ def train_teacher(
         max_wall_s=recipe.logging.max_wall_s,
     )
     meta = {"job": "train-teacher", "arch": recipe.model.arch, "runtime": game.runtime}
-    fingerprints = {"recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME)}
+    fingerprints = {
+        "recipe": recipe_fingerprint(recipe, CHANGEABLE_ON_RESUME),
+        "precision": precision_fingerprint(recipe.run, device),
+    }
     summary = run_session(game, run, session, resume=plan.resuming, meta=meta, fingerprints=fingerprints)
     run.close()
     if summary.get("stopped") != "completed":  # a half-trained teacher must not pass for the real one

@@ -86,6 +86,27 @@ def test_resume_refuses_a_changed_recipe(recipe_factory) -> None:
         run_distill(None, ["batch_size=4"], resume=str(run))
 
 
+def test_resume_refuses_another_precision(recipe_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dfkd import runtime
+    from dfkd.runs.session import SessionError
+
+    monkeypatch.setattr(runtime, "native_bf16", lambda device: False)  # `auto` is fp32 on this machine ...
+    run = Path(run_distill(str(recipe_factory(steps=1, run={"name": "auto", "precision": "auto"})))["run_dir"])
+    monkeypatch.setattr(runtime, "native_bf16", lambda device: True)  # ... and bf16 on the one resuming it
+    with pytest.raises(SessionError, match=r"precision.*saved fp32, now bf16"):
+        run_distill(None, ["steps=2"], resume=str(run))
+
+
+def test_best_checkpoint_leaves_out_the_replay_memory(recipe_factory) -> None:
+    summary = run_distill(str(recipe_factory(steps=2, replay={"capacity": 32, "steps": 1})))
+    run = Path(summary["run_dir"])
+    last = load_checkpoint(run / "checkpoints" / "last.pt")["game"]
+    best = load_checkpoint(run / "checkpoints" / "best.pt")["game"]
+    assert isinstance(last["memory"], dict) and last["memory"]["size"] > 0  # resuming needs it
+    assert best["memory"] is None and set(best) == set(last)  # everything else is there
+    assert (run / "student_best.pt").is_file()
+
+
 def test_a_second_run_never_overwrites_the_first(recipe_factory) -> None:
     recipe = str(recipe_factory(steps=1))
     first, second = run_distill(recipe)["run_dir"], run_distill(recipe)["run_dir"]

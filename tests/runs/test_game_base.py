@@ -56,3 +56,38 @@ def test_latent_stream_draws_the_fixed_codes_first_from_the_seed() -> None:
     reference = torch.Generator().manual_seed(7)
     assert torch.equal(fixed_z, torch.randn(3, 4, generator=reference))
     assert torch.equal(torch.randn(2, generator=rng), torch.randn(2, generator=reference))  # single process
+
+
+class ConvGame(CheckpointedGame):
+    """A conv net with a fused SGD (momentum) optimiser: the state whose layout must follow the weights'."""
+
+    def __init__(self, memory_format: torch.memory_format) -> None:
+        torch.manual_seed(0)
+        self.model = nn.Conv2d(3, 4, 3).to(memory_format=memory_format)
+        self.optimizer, _ = optimised(self.model.parameters(), OptimizerSection(name="sgd", lr=0.1), None, 10)
+
+    def checkpoint_parts(self) -> dict[str, Part]:
+        return {"model": self.model, "optimizer": self.optimizer}
+
+    def step(self, seed: int) -> None:
+        x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(seed))
+        self.optimizer.zero_grad()
+        self.model(x).square().mean().backward()
+        self.optimizer.step()
+
+
+def test_optimizer_state_takes_the_layout_of_the_weights_it_is_loaded_into() -> None:
+    # A run saved with contiguous weights, resumed where the weights are channels-last (e.g. saved by an earlier
+    # release): the fused kernel must not pair momentum and weights in the wrong element order.
+    saved = ConvGame(torch.contiguous_format)
+    saved.step(1)
+    state = copy.deepcopy(saved.state_dict())
+    resumed = ConvGame(torch.channels_last)
+    resumed.load_state_dict(state)
+    weight = resumed.model.weight
+    momentum = resumed.optimizer.state[weight]["momentum_buffer"]
+    expected = saved.optimizer.state[saved.model.weight]["momentum_buffer"]
+    assert momentum.stride() == weight.stride() and torch.equal(momentum, expected)
+    saved.step(2)
+    resumed.step(2)
+    torch.testing.assert_close(resumed.model.weight, saved.model.weight, rtol=1e-6, atol=1e-7)

@@ -38,3 +38,17 @@ def test_values_are_converted_to_their_types() -> None:
 def test_a_malformed_value_names_its_key(change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TeacherInfo.from_dict({**GOOD, **change})
+
+
+def test_weights_sha256_and_saved_files_do_not_depend_on_the_memory_layout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dfkd.models import create_model
+    from dfkd.teachers.record import save_teacher, weights_sha256
+
+    model = create_model("simple_cnn", num_classes=10, width=4, depth=2)
+    contiguous = {k: v.clone() for k, v in model.state_dict().items()}
+    model.to(memory_format=torch.channels_last)
+    assert weights_sha256(model.state_dict()) == weights_sha256(contiguous)
+    info = save_teacher(tmp_path / "t.pt", model, TeacherInfo("simple_cnn", 10, (3, 32, 32), (0.5,) * 3, (0.25,) * 3))
+    assert info.sha256 == weights_sha256(contiguous)
+    saved = torch.load(tmp_path / "t.pt", weights_only=True)["state_dict"]
+    assert all(tensor.is_contiguous() for tensor in saved.values())  # plain tensors: .view(-1) works on loading
